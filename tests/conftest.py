@@ -1,0 +1,27 @@
+"""Shared fixtures: every test gets its own MOCKLOOP_HOME; nothing writes outside tmp dirs.
+
+Area-specific fakes live beside their tests (tests/<area>/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def mockloop_home(tmp_path, monkeypatch) -> Path:
+    """Point MOCKLOOP_HOME at a fresh temp dir and drop any configured endpoints or keys."""
+    home = tmp_path / "mockloop-home"
+    monkeypatch.setenv("MOCKLOOP_HOME", str(home))
+    for var in ("MOCKLOOP_CHROMA_URL", "MOCKLOOP_LLM", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    return home
