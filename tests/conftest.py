@@ -25,3 +25,21 @@ def mockloop_home(tmp_path, monkeypatch) -> Path:
     for var in ("MOCKLOOP_CHROMA_URL", "MOCKLOOP_LLM", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory):
+    """Settings whose home has the repo's corpus/ ingested (embedded Chroma); read-only, shared.
+
+    Built once per test session; tests must not ingest into or forget from it.
+    """
+    from mockloop.config import Settings
+    from mockloop.notes.ingest import ingest
+
+    if not CORPUS.is_dir() or not any(CORPUS.iterdir()):
+        pytest.skip("corpus/ is empty")
+    settings = Settings.from_env(home=tmp_path_factory.mktemp("corpus-home"), chroma_url="")
+    settings = settings.with_(chroma_url=None)
+    summary = ingest([CORPUS], settings)
+    assert summary.chunks_written > 0, summary.lines()
+    return settings
