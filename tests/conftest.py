@@ -38,8 +38,8 @@ def corpus_settings(tmp_path_factory):
 
     if not CORPUS.is_dir() or not any(CORPUS.iterdir()):
         pytest.skip("corpus/ is empty")
-    settings = Settings.from_env(home=tmp_path_factory.mktemp("corpus-home"), chroma_url="")
-    settings = settings.with_(chroma_url=None)
+    # Built from defaults, not the environment: a user's MOCKLOOP_CHROMA_URL must not leak in.
+    settings = Settings(home=tmp_path_factory.mktemp("corpus-home"))
     summary = ingest([CORPUS], settings)
     assert summary.chunks_written > 0, summary.lines()
     return settings
