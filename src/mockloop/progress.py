@@ -1,39 +1,374 @@
-"""What the user has practised and how it went: the order in which rounds pick questions.
+"""What the user has practised and how it went: FSRS review cards, topic mastery, question order.
 
-Reads the `grades` table only. Questions whose last grade was weak come first, then topics with
-a weak mean, then questions never asked; strong recent answers go last.
-(FSRS review cards and mastery levels build on this; see the progress issue.)
+Everything here derives from the `grades` table (written by the rounds as answers are graded).
+The `cards` table is a cache: `sync_cards` replays grades in order through FSRS, so deleting the
+cards and syncing again gives the same schedule. Time is always passed in (`now`), never read
+from the clock inside the scheduling logic, so weeks of practice can be simulated in tests.
+
+Grade → FSRS rating (overall is 0–5):
+    overall < 2        → Again   (could not answer: see it again tomorrow)
+    2 ≤ overall < 3    → Hard
+    3 ≤ overall < 4    → Good
+    overall ≥ 4        → Easy
+Mastery of a topic is the recency-weighted mean of its last grades (newest weighs most):
+    < 1.5 no clue · < 2.5 shaky · < 3.5 has gaps · ≥ 3.5 solid
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sqlite3
-from datetime import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from fsrs import Card, Rating, Scheduler
 
 from mockloop.models import Question
 
+MASTERY_LEVELS = ("no clue", "shaky", "has gaps", "solid")
+RECENT = 5  # grades per topic that mastery looks at
+DEFAULT_MIX = {"due": 2, "weak": 2, "new": 1}  # interleaving weights of the three buckets
+
+# No minute-scale learning steps: interview prep is reviewed in days, not in one sitting.
+_SCHEDULER = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
+
+
+def rating_for(overall: float) -> Rating:
+    """Map a 0–5 grade to an FSRS rating (see the module docstring)."""
+    if overall < 2:
+        return Rating.Again
+    if overall < 3:
+        return Rating.Hard
+    if overall < 4:
+        return Rating.Good
+    return Rating.Easy
+
+
+def mastery_level(score: float | None) -> str:
+    """`3.1 -> 'has gaps'`; None (never practised) → 'not practised'."""
+    if score is None:
+        return "not practised"
+    for bound, level in zip((1.5, 2.5, 3.5), MASTERY_LEVELS, strict=False):
+        if score < bound:
+            return level
+    return MASTERY_LEVELS[-1]
+
+
+def parse_time(value: str) -> datetime:
+    """Stored timestamps are ISO 8601; naive ones are UTC."""
+    t = datetime.fromisoformat(value)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def ensure_cards_table(conn: sqlite3.Connection) -> None:
+    """The cards cache: derived from `grades`, so it is created here rather than by a migration."""
+    conn.execute(
+        """CREATE TABLE IF NOT EXISTS cards (
+               question_id TEXT PRIMARY KEY,
+               round TEXT NOT NULL,
+               topic TEXT NOT NULL,
+               card TEXT NOT NULL,          -- fsrs Card.to_json()
+               due TEXT NOT NULL,
+               reviews INTEGER NOT NULL,
+               last_grade_id INTEGER NOT NULL
+           )"""
+    )
+
+
+def _card_id(question_id: str) -> int:
+    return int(hashlib.sha1(question_id.encode()).hexdigest()[:12], 16)
+
+
+def sync_cards(conn: sqlite3.Connection) -> int:
+    """Apply every grade not yet reflected in `cards`, in time order. Returns grades applied."""
+    ensure_cards_table(conn)
+    cards = {
+        row["question_id"]: row
+        for row in conn.execute("SELECT question_id, card, reviews, last_grade_id FROM cards")
+    }
+    applied = 0
+    pending = conn.execute(
+        "SELECT id, question_id, round, topic, overall, created_at FROM grades "
+        "WHERE id > COALESCE((SELECT MIN(last_grade_id) FROM cards), 0) OR question_id NOT IN "
+        "(SELECT question_id FROM cards) ORDER BY created_at, id"
+    ).fetchall()
+    state: dict[str, tuple[Card, int, int, str, str]] = {}
+    for g in pending:
+        qid = g["question_id"]
+        if qid in state:
+            card, reviews, last_id, _, _ = state[qid]
+        elif qid in cards:
+            row = cards[qid]
+            card, reviews, last_id = (
+                Card.from_json(row["card"]),
+                row["reviews"],
+                row["last_grade_id"],
+            )
+        else:
+            card, reviews, last_id = Card(card_id=_card_id(qid)), 0, 0
+        if g["id"] <= last_id:
+            continue
+        card, _ = _SCHEDULER.review_card(
+            card, rating_for(g["overall"]), parse_time(g["created_at"])
+        )
+        state[qid] = (card, reviews + 1, g["id"], g["round"], g["topic"])
+        applied += 1
+    with conn:
+        conn.executemany(
+            "INSERT OR REPLACE INTO cards VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (qid, rnd, topic, card.to_json(), card.due.isoformat(), reviews, last_id)
+                for qid, (card, reviews, last_id, rnd, topic) in state.items()
+            ],
+        )
+    return applied
+
+
+def rebuild_cards(conn: sqlite3.Connection) -> int:
+    """Drop the cache and replay all history; the schedule comes out the same."""
+    ensure_cards_table(conn)
+    with conn:
+        conn.execute("DELETE FROM cards")
+    return sync_cards(conn)
+
+
+@dataclass
+class DueCard:
+    question_id: str
+    round: str
+    topic: str
+    due: datetime
+    reviews: int
+
+
+def due_cards(conn: sqlite3.Connection, *, until: datetime) -> list[DueCard]:
+    """Cards due at or before `until`, most overdue first."""
+    sync_cards(conn)
+    rows = conn.execute(
+        "SELECT question_id, round, topic, due, reviews FROM cards ORDER BY due"
+    ).fetchall()
+    cards = [DueCard(r[0], r[1], r[2], parse_time(r[3]), r[4]) for r in rows]
+    return [c for c in cards if c.due <= until]
+
+
+def topic_scores(conn: sqlite3.Connection, *, rounds: list[str] | None = None) -> dict[str, float]:
+    """Recency-weighted mean of each topic's last RECENT grades (weights 1..RECENT, newest last)."""
+    by_topic: dict[str, list[float]] = defaultdict(list)
+    for row in conn.execute("SELECT round, topic, overall FROM grades ORDER BY created_at, id"):
+        if rounds is None or row["round"] in rounds:
+            by_topic[row["topic"]].append(row["overall"])
+    scores = {}
+    for topic, values in by_topic.items():
+        recent = values[-RECENT:]
+        weights = range(1, len(recent) + 1)
+        scores[topic] = sum(w * v for w, v in zip(weights, recent, strict=True)) / sum(weights)
+    return scores
+
+
+def _interleave(buckets: dict[str, list[Question]], mix: dict[str, float]) -> list[Question]:
+    """Weighted round-robin: `{'due': 2, 'weak': 2, 'new': 1}` → d d w w n d d w w n …
+
+    Buckets with no weight (and whatever is left once the weighted ones run dry) follow in
+    bucket order.
+    """
+    queues = {name: list(qs) for name, qs in buckets.items()}
+    weighted = [n for n in queues if mix.get(n, 0) > 0]
+    credit = dict.fromkeys(weighted, 0.0)
+    order: list[Question] = []
+    while any(queues[n] for n in weighted):
+        for name in weighted:
+            credit[name] += mix[name]
+            while credit[name] >= 1 and queues[name]:
+                order.append(queues[name].pop(0))
+                credit[name] -= 1
+    for qs in queues.values():
+        order.extend(qs)
+    return order
+
 
 def order_questions(
-    conn: sqlite3.Connection, questions: list[Question], *, now: datetime | None = None
+    conn: sqlite3.Connection,
+    questions: list[Question],
+    *,
+    now: datetime | None = None,
+    mix: dict[str, float] | None = None,
+    covered_topics: set[str] | None = None,
 ) -> list[Question]:
-    """Candidates sorted: weak-and-seen first, then weak topics, then new, then strong; stable."""
-    last = {
-        row["question_id"]: row["overall"]
-        for row in conn.execute(
-            "SELECT question_id, overall FROM grades g WHERE created_at = "
-            "(SELECT MAX(created_at) FROM grades WHERE question_id = g.question_id)"
+    """Due reviews first, then the weakest topics (those the notes cover first), then new ones.
+
+    The three buckets are interleaved by `mix` weights (default due 2 : weak 2 : new 1); questions
+    already seen, not due and on solid topics come last. Deterministic for a given history and now.
+    """
+    now = _now(now)
+    sync_cards(conn)
+    cards = {
+        r["question_id"]: (parse_time(r["due"]), r["reviews"])
+        for r in conn.execute("SELECT question_id, due, reviews FROM cards")
+    }
+    scores = topic_scores(conn)
+    covered = covered_topics or set()
+    buckets: dict[str, list[Question]] = {"due": [], "weak": [], "new": [], "rest": []}
+    for q in questions:
+        card = cards.get(q.id)
+        if card and card[0] <= now:
+            buckets["due"].append(q)
+        elif q.topic in scores and scores[q.topic] < 3.5 and not card:
+            buckets["weak"].append(q)
+        elif not card:
+            buckets["new"].append(q)
+        else:
+            buckets["rest"].append(q)
+    buckets["due"].sort(key=lambda q: cards[q.id][0])
+    buckets["weak"].sort(key=lambda q: (q.topic not in covered, scores[q.topic]))
+    buckets["new"].sort(key=lambda q: q.topic not in covered)
+    buckets["rest"].sort(key=lambda q: cards[q.id][0])
+    weights = {**DEFAULT_MIX, **(mix or {}), "rest": 0}
+    return _interleave(buckets, weights)
+
+
+@dataclass
+class TopicRow:
+    round: str
+    topic: str
+    answers: int
+    mean: float
+    trend: float  # mean of the last RECENT minus mean of the RECENT before (0 if too few)
+    mastery: str
+    due_today: int
+    due_week: int
+
+
+@dataclass
+class RoundRow:
+    round: str
+    sessions: int
+    answers: int
+    mean: float
+    trend: float
+    due_today: int
+    due_week: int
+
+
+@dataclass
+class Progress:
+    """Everything `mockloop progress` and the Progress tab show."""
+
+    now: datetime
+    rounds: list[RoundRow] = field(default_factory=list)
+    topics: list[TopicRow] = field(default_factory=list)
+    total_answers: int = 0
+    total_sessions: int = 0
+
+
+def _trend(values: list[float]) -> float:
+    if len(values) < 2:
+        return 0.0
+    recent, before = values[-RECENT:], values[-2 * RECENT : -RECENT] or values[:1]
+    if len(values) <= RECENT:
+        recent, before = values[len(values) // 2 :], values[: len(values) // 2]
+    return sum(recent) / len(recent) - sum(before) / len(before)
+
+
+def summarize(conn: sqlite3.Connection, *, now: datetime | None = None) -> Progress:
+    """Per round and per topic: sessions, mean score and trend, mastery, reviews due."""
+    now = _now(now)
+    sync_cards(conn)
+    end_of_day = now.replace(hour=23, minute=59, second=59, microsecond=0)
+    due = due_cards(conn, until=end_of_day + timedelta(days=6))
+    scores = topic_scores(conn)
+    per_round: dict[str, list[float]] = defaultdict(list)
+    per_topic: dict[tuple[str, str], list[float]] = defaultdict(list)
+    sessions: dict[str, set[str]] = defaultdict(set)
+    for row in conn.execute(
+        "SELECT session_id, round, topic, overall FROM grades ORDER BY created_at, id"
+    ):
+        per_round[row["round"]].append(row["overall"])
+        per_topic[(row["round"], row["topic"])].append(row["overall"])
+        if row["session_id"]:
+            sessions[row["round"]].add(row["session_id"])
+
+    def due_counts(pred) -> tuple[int, int]:
+        hits = [c for c in due if pred(c)]
+        return sum(c.due <= end_of_day for c in hits), len(hits)
+
+    progress = Progress(now=now)
+    for rnd, values in sorted(per_round.items()):
+        today, week = due_counts(lambda c, r=rnd: c.round == r)
+        progress.rounds.append(
+            RoundRow(
+                rnd,
+                len(sessions[rnd]),
+                len(values),
+                sum(values) / len(values),
+                _trend(values),
+                today,
+                week,
+            )
         )
-    }
-    topic_mean = {
-        row["topic"]: row["m"]
-        for row in conn.execute("SELECT topic, AVG(overall) AS m FROM grades GROUP BY topic")
-    }
+    for (rnd, topic), values in sorted(per_topic.items()):
+        today, week = due_counts(lambda c, r=rnd, t=topic: c.round == r and c.topic == t)
+        progress.topics.append(
+            TopicRow(
+                rnd,
+                topic,
+                len(values),
+                sum(values) / len(values),
+                _trend(values),
+                mastery_level(scores.get(topic)),
+                today,
+                week,
+            )
+        )
+    progress.total_answers = sum(len(v) for v in per_round.values())
+    progress.total_sessions = len({s for ss in sessions.values() for s in ss})
+    return progress
 
-    def key(q: Question) -> tuple[int, float]:
-        if q.id in last:
-            return (0, last[q.id]) if last[q.id] < 3 else (3, last[q.id])
-        if q.topic in topic_mean and topic_mean[q.topic] < 3:
-            return (1, topic_mean[q.topic])
-        return (2, 0.0)
 
-    return sorted(questions, key=key)
+def review_forecast(
+    conn: sqlite3.Connection,
+    *,
+    now: datetime | None = None,
+    days: int = 30,
+    rounds: list[str] | None = None,
+) -> list[int]:
+    """How many reviews fall due on each of the next `days` days (overdue ones count today)."""
+    now = _now(now)
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    counts = [0] * days
+    for card in due_cards(conn, until=start + timedelta(days=days)):
+        if rounds is not None and card.round not in rounds:
+            continue
+        index = max(0, (card.due - start).days)
+        if index < days:
+            counts[index] += 1
+    return counts
+
+
+def score_history(conn: sqlite3.Connection) -> list[dict]:
+    """Every stored grade as {round, topic, overall, at}, oldest first — what the plots draw."""
+    return [
+        {
+            "round": r["round"],
+            "topic": r["topic"],
+            "overall": r["overall"],
+            "at": parse_time(r["created_at"]),
+        }
+        for r in conn.execute(
+            "SELECT round, topic, overall, created_at FROM grades ORDER BY created_at, id"
+        )
+    ]
+
+
+def to_json(progress: Progress) -> str:
+    """The summary as JSON (for `mockloop progress --json`)."""
+    from dataclasses import asdict
+
+    data = asdict(progress)
+    data["now"] = progress.now.isoformat()
+    return json.dumps(data, indent=2)
