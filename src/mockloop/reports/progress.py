@@ -39,10 +39,18 @@ def score_trend_figure(history: list[dict]) -> Figure:
         per_round[h["round"]][h["at"].date()].append(h["overall"])
     for rnd, days in sorted(per_round.items()):
         xs = sorted(days)
-        ax.plot(xs, [sum(days[d]) / len(days[d]) for d in xs], marker="o", label=rnd)
+        daily = [sum(days[d]) / len(days[d]) for d in xs]
+        # faint daily means, and a line through the mean of each day's previous week
+        dots = ax.scatter(xs, daily, s=12, alpha=0.35)
+        week = [
+            sum(v for d2 in xs if d - timedelta(days=6) <= d2 <= d for v in days[d2])
+            / sum(len(days[d2]) for d2 in xs if d - timedelta(days=6) <= d2 <= d)
+            for d in xs
+        ]
+        ax.plot(xs, week, color=dots.get_facecolor()[0], alpha=1, linewidth=2, label=rnd)
     ax.set_ylim(0, 5)
     ax.set_ylabel("mean score (0–5)")
-    ax.set_title("Score over time per round")
+    ax.set_title("Score over time per round (7-day mean; dots: daily)")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.autofmt_xdate()

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up (./.venv with the test extras and headless Chromium) and run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --test
+export HF_HUB_OFFLINE=1 ANONYMIZED_TELEMETRY=False
+.venv/bin/python -m ruff check src tests benchmarks app.py
+exec .venv/bin/python -m pytest "$@"
