@@ -79,3 +79,49 @@ def openai_server(_server) -> FakeOpenAIServer:
     _server.reset()
     yield _server
     _server.reset()
+
+
+class FakeRetriever:
+    """Retriever stand-in over a few hand-written chunks: ranks by shared words, `.get` by id."""
+
+    def __init__(self, hits) -> None:
+        self.hits = {h.chunk_id: h for h in hits}
+        self.queries: list[str] = []
+
+    def search(self, query, k=5, *, mode="hybrid", tags=None, source=None, mmr=False):
+        self.queries.append(query)
+        words = set(query.lower().split())
+        ranked = sorted(
+            (h for h in self.hits.values() if source is None or h.source.startswith(source)),
+            key=lambda h: -len(words & set(h.text.lower().split())),
+        )
+        return [h.model_copy(update={"score": 1.0 / (i + 1)}) for i, h in enumerate(ranked[:k])]
+
+    def get(self, chunk_id):
+        return self.hits.get(chunk_id)
+
+
+@pytest.fixture
+def fake_retriever() -> FakeRetriever:
+    from mockloop.models import Hit
+
+    return FakeRetriever(
+        [
+            Hit(
+                chunk_id="c-adam",
+                text="Adam keeps running means of the gradient and its square: momentum plus "
+                "per-parameter adaptive learning rates, with bias correction early on.",
+                source="ml-breadth/optimizers.md",
+                heading_path=["Optimizers", "Adam"],
+                tags=["optimization"],
+            ),
+            Hit(
+                chunk_id="c-pos-bias",
+                text="Position bias: clicks over-represent top slots, so labels from clicks need "
+                "inverse propensity weighting or a position feature dropped at serving time.",
+                source="ranking/position-bias.md",
+                heading_path=["Position bias"],
+                tags=["ranking"],
+            ),
+        ]
+    )
