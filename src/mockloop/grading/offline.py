@@ -1,0 +1,452 @@
+"""The offline grader: deterministic, no LLM, no network.
+
+Covers: matching answer spans to each criterion's key points with the bundled encoder plus
+lexical evidence (the best span is quoted verbatim as evidence), red flags, round-specific
+signals (behavioral STAR/ownership/quantified result, deep-dive trade-offs and impact, system
+design stage coverage), guards against restating the question, keyword lists, padding and text
+addressed to the grader, feedback text, optional citations and calibration.
+Leaves out: the arithmetic (scoring.py), key points from a free-text reference (reference.py),
+looking up notes (citations.py), the LLM judge (judge.py).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mockloop.config import Settings
+from mockloop.grading import scoring
+from mockloop.grading.reference import reference_rubric, split_references
+from mockloop.grading.scoring import COVERED, MatchFeatures
+from mockloop.grading.signals import Signals, injection_spans, read_signals
+from mockloop.grading.spans import Span, content_words, is_negated, segment, tokens
+from mockloop.models import Criterion, CriterionGrade, Evidence, Grade, Question, Rubric
+
+GRADER = "offline"
+GRADER_VERSION = "1"  # bump whenever scores for the same input would change (batch cache key)
+MAX_SPANS = 800
+TOP_SPANS = 24  # lexical features are computed for the best spans by cosine only
+
+_ANTONYMS = [
+    ("same", "differ"),
+    ("open", "close"),
+    ("increas", "decreas"),
+    ("higher", "lower"),
+    ("high", "low"),
+    ("more", "less"),
+    ("larger", "smaller"),
+    ("positiv", "negat"),
+    ("true", "fals"),
+    ("on", "off"),
+    ("connect", "disconnect"),
+    ("seri", "parallel"),
+    ("overfit", "underfit"),
+    ("befor", "after"),
+    ("insid", "outsid"),
+    ("abov", "below"),
+    ("maximum", "minimum"),
+    ("add", "remov"),
+    ("includ", "exclud"),
+    ("fast", "slow"),
+    ("bigger", "smaller"),
+    ("wider", "narrow"),
+    ("better", "wors"),
+    ("gain", "loss"),
+]
+_ANTONYM_OF = {a: b for a, b in _ANTONYMS} | {b: a for a, b in _ANTONYMS}
+
+_WHY = [
+    (
+        r"quantif|number|metric",
+        "a number is how an interviewer tells a real result from a claimed one",
+    ),
+    (
+        r"owner|first person",
+        "interviewers hire you, so they need to hear what you did, not the team",
+    ),
+    (r"situation|context|background", "without context the interviewer cannot judge the stakes"),
+    (r"\btask\b|responsib", "your own goal is what your actions are judged against"),
+    (r"action|step", "the actions are where your judgement shows"),
+    (r"result|outcome", "a story without an outcome leaves the impact unknown"),
+    (r"reflect|lesson|learn", "reflection shows you get better from experience"),
+    (r"alternativ|trade", "a decision convinces only with the options it beat and why"),
+    (r"impact", "impact against a baseline is what makes the work matter"),
+    (r"challeng", "how you handled difficulty is the strongest evidence of seniority"),
+    (r"requirement|objective", "a design that misses the goal solves the wrong problem"),
+    (
+        r"online|a/b|experiment",
+        "offline gains often fail to carry to users; only an online test says",
+    ),
+    (r"offline|evaluat", "without an evaluation plan nobody can tell if the model is good"),
+    (r"serv|latency|scale", "a model that cannot meet the latency and scale budget never ships"),
+    (r"monitor|iterat|drift", "models decay in production; monitoring is how you find out"),
+    (r"data|label", "labels and data decide the ceiling of any model"),
+    (r"feature", "features carry most of the signal in applied ML"),
+    (r"model|loss", "the model and its loss must fit the framing"),
+]
+
+
+@dataclass
+class _Encoded:
+    spans: list[Span]
+    span_vecs: np.ndarray
+    span_words: list[set[str]]
+    span_short: list[bool]
+    span_discount: list[float]
+
+
+_cache: dict[tuple[str, str], np.ndarray] = {}
+
+
+def _embed(texts: Sequence[str], model: str) -> np.ndarray:
+    """Encode with a per-text cache (key points and prompts repeat across answers)."""
+    from mockloop.embeddings import encode
+
+    missing = [t for t in dict.fromkeys(texts) if (model, t) not in _cache]
+    if missing:
+        if len(_cache) > 50_000:
+            _cache.clear()
+        for t, v in zip(missing, encode(missing, name=model), strict=True):
+            _cache[(model, t)] = v
+    if not texts:
+        return np.zeros((0, 0), np.float32)  # never multiplied: callers skip empty span sets
+    return np.stack([_cache[(model, t)] for t in texts])
+
+
+def _strip(answer: str, drop: list[Span]) -> str:
+    """The answer with the given spans blanked out (offsets of the rest unchanged)."""
+    chars = list(answer)
+    for s in drop:
+        chars[s.start : s.end] = " " * (s.end - s.start)
+    return "".join(chars)
+
+
+def _encode_answer(answer: str, drop: list[Span], prompt_words: set[str], prompt_vec, model: str):
+    blanked = _strip(answer, drop)
+    spans = [
+        Span(s.start, s.end, answer[s.start : s.end], s.kind)
+        for s in segment(blanked, max_spans=MAX_SPANS)
+        if not any(s.start < d.end and d.start < s.end for d in drop)
+    ]
+    vecs = _embed([s.quote for s in spans], model)
+    words = [set(content_words(s.quote)) for s in spans]
+    discount = []
+    for w, v in zip(words, vecs, strict=True):
+        novel = w - prompt_words
+        if not novel:
+            discount.append(0.2)  # only restates the question
+        elif float(v @ prompt_vec) > 0.85 and len(novel) / max(1, len(w)) < 0.34:
+            discount.append(0.5)
+        else:
+            discount.append(1.0)
+    short = [len(tokens(s.quote)) < 3 for s in spans]
+    return _Encoded(spans, vecs, words, short, discount)
+
+
+def _antonym_clash(point_words: set[str], span_words: set[str]) -> bool:
+    return any(_ANTONYM_OF.get(w) in span_words and w not in span_words for w in point_words)
+
+
+def match_features(
+    point: str, point_vec, enc: _Encoded, j: int, prompt_words: set[str], point_words: set[str]
+) -> MatchFeatures:
+    """Features of span j of the answer against one key point."""
+    sw = enc.span_words[j]
+    novel = point_words - prompt_words
+    return MatchFeatures(
+        cosine=float(enc.span_vecs[j] @ point_vec),
+        recall=len(point_words & sw) / len(point_words) if point_words else 0.0,
+        novel_recall=(len(novel & sw) / len(novel))
+        if novel
+        else (len(point_words & sw) / len(point_words) if point_words else 0.0),
+        negation_mismatch=float(is_negated(point) != is_negated(enc.spans[j].quote)),
+        antonym=float(_antonym_clash(point_words, sw)),
+        short=float(enc.span_short[j]),
+    )
+
+
+def _best_match(point: str, point_vec, enc: _Encoded, prompt_words: set[str]) -> tuple[float, int]:
+    """(match probability, span index) of the span that best states the point; (0, -1) if none."""
+    if not enc.spans:
+        return 0.0, -1
+    cos = enc.span_vecs @ point_vec
+    order = np.argsort(-cos)[:TOP_SPANS]
+    pw = set(content_words(point))
+    best, best_j = 0.0, -1
+    for j in order:
+        f = match_features(point, point_vec, enc, int(j), prompt_words, pw)
+        p = scoring.match_probability(f) * enc.span_discount[j]
+        if p > best:
+            best, best_j = p, int(j)
+    return best, best_j
+
+
+_STRUCTURAL_FLAGS: list[tuple[re.Pattern, callable]] = [
+    (
+        re.compile(r"only what the team|never what i did|first person", re.I),
+        lambda s, n: s.first_plural >= 2 and s.first_singular == 0,
+    ),
+    (
+        re.compile(r"decision without (a )?justification|no reasoning behind", re.I),
+        lambda s, n: bool(s.unjustified),
+    ),
+    (
+        re.compile(r"no number|never measured|no metric|with no (number|metric)", re.I),
+        lambda s, n: n >= 15 and not s.quantities,
+    ),
+    (
+        re.compile(r"ends without saying how|without saying how things turned", re.I),
+        lambda s, n: n >= 15 and not s.star.get("result"),
+    ),
+    (
+        re.compile(r"never reaches the action", re.I),
+        lambda s, n: n >= 15 and not s.star.get("action"),
+    ),
+]
+
+
+def _red_flag_hit(
+    flag: str, flag_vec, enc: _Encoded, sig: Signals, n_words: int, prompt_words: set[str]
+) -> bool:
+    for pattern, detector in _STRUCTURAL_FLAGS:
+        if pattern.search(flag):
+            return detector(sig, n_words)
+    prob, j = _best_match(flag, flag_vec, enc, prompt_words)
+    return j >= 0 and prob >= 0.9 and float(enc.span_vecs[j] @ flag_vec) >= 0.6
+
+
+def _signal_for(criterion: Criterion, round_name: str, sig: Signals) -> tuple[float, float] | None:
+    """(signal 0–1, blend weight) for criteria a surface signal speaks to, else None."""
+    key = f"{criterion.id} {criterion.description}".lower()
+    if re.search(r"quantif|with a number|backs the result", key):
+        return min(1.0, len(sig.quantities) / 2), 0.5
+    if re.search(r"owner|first person", key):
+        return sig.ownership, 0.4
+    if round_name == "deep-dive" and re.search(r"alternativ|trade-?off", key):
+        if not sig.decisions:
+            return 0.0, 0.3
+        return 1 - len(sig.unjustified) / len(sig.decisions), 0.4
+    if round_name == "deep-dive" and re.search(r"impact", key):
+        return min(1.0, len(sig.quantities) / 2), 0.4
+    if round_name == "behavioral" and criterion.id in sig.star:
+        return float(sig.star[criterion.id]), 0.3
+    if round_name == "behavioral" and re.search(r"reflect", key):
+        return float(sig.reflection), 0.3
+    return None
+
+
+@dataclass
+class _Scored:
+    criteria: list[CriterionGrade]
+    red_flags: list[str]
+    overall: float
+    quality: float
+    notes: list[str]
+
+
+def _score_rubric(question: Question, rubric: Rubric, answer: str, settings: Settings) -> _Scored:
+    model = settings.embed_model
+    prompt_words = set(content_words(question.prompt))
+    prompt_vec = _embed([question.prompt], model)[0]
+    drop = injection_spans(answer)
+    enc = _encode_answer(answer, drop, prompt_words, prompt_vec, model)
+    clean = _strip(answer, drop)
+    sig = read_signals(clean)
+    n_words = len(tokens(clean))
+    notes: list[str] = []
+    if drop:
+        notes.append("Ignored text addressed to the grader; only the answer's content was scored.")
+
+    points = [p for c in rubric.criteria for p in c.key_points]
+    flags = [f for c in rubric.criteria for f in c.red_flags]
+    vecs = _embed(points + flags, model)
+    point_vec = dict(zip(points + flags, vecs, strict=True))
+
+    graded: list[CriterionGrade] = []
+    hit_flags: list[str] = []
+    for c in rubric.criteria:
+        covs, covered, missing = [], [], []
+        for p in c.key_points:
+            prob, j = _best_match(p, point_vec[p], enc, prompt_words)
+            cov = scoring.point_coverage(prob)
+            covs.append(cov)
+            if cov >= COVERED and j >= 0:
+                covered.append(Evidence(point=p, quote=enc.spans[j].quote, score=round(cov, 3)))
+            else:
+                missing.append(p)
+        hits = [
+            f
+            for f in c.red_flags
+            if enc.spans and _red_flag_hit(f, point_vec[f], enc, sig, n_words, prompt_words)
+        ]
+        hit_flags += hits
+        score = scoring.criterion_score(covs, red_flags_hit=len(hits)) if covs else 0.0
+        signal = _signal_for(c, question.round, sig) if enc.spans else None
+        if signal is not None:
+            score = scoring.blend(score, *signal) * scoring.RED_FLAG_FACTOR ** len(hits)
+        graded.append(
+            CriterionGrade(
+                criterion_id=c.id,
+                description=c.description,
+                weight=c.weight,
+                score=round(min(1.0, score), 4),
+                covered=covered,
+                missing=missing,
+            )
+        )
+
+    quality = 1.0
+    if sig.keyword_list:
+        quality *= 0.5
+        notes.append("The answer is a bare list of terms; explain how they connect to earn credit.")
+    if enc.spans and all(d < 1.0 for d in enc.span_discount):
+        quality *= 0.4
+        notes.append("The answer mostly restates the question instead of answering it.")
+    n_sents = max(1, len(re.findall(r"[.!?\n]", clean)))
+    if n_words > 40 and len({s.quote for s in enc.spans if s.kind == "sentence"}) < 0.5 * n_sents:
+        quality *= 0.85
+        notes.append("The answer repeats itself; repetition adds nothing to the score.")
+    if len(segment(clean, max_spans=MAX_SPANS + 1)) > MAX_SPANS:
+        notes.append(f"Only the first {MAX_SPANS} sentences and clauses were read.")
+    overall = scoring.overall_score([(g.score, g.weight) for g in graded], quality)
+    return _Scored(graded, hit_flags, overall, quality, notes)
+
+
+def _bare(point: str) -> str:
+    return point.strip().rstrip(".;:")
+
+
+def _why(criterion: CriterionGrade) -> str:
+    key = f"{criterion.criterion_id} {criterion.description}".lower()
+    for pattern, why in _WHY:
+        if re.search(pattern, key):
+            return why
+    if criterion.criterion_id == "reference":
+        return "the reference answer counts it as part of a complete answer"
+    return f"it is part of: {criterion.description.lower() or criterion.criterion_id}"
+
+
+def _round_notes(question: Question, scored: _Scored, sig: Signals) -> list[str]:
+    out = []
+    if question.round == "behavioral":
+        star = " · ".join(f"{k} {'✓' if v else '✗'}" for k, v in sig.star.items())
+        out.append(f"STAR: {star}.")
+        out.append(
+            "Quantified result: "
+            + (", ".join(f"“{q}”" for q in sig.quantities[:3]) or "none")
+            + f". Ownership: “I” {sig.first_singular}× vs “we” {sig.first_plural}×."
+        )
+    elif question.round == "mlsd":
+        touched = [g for g in scored.criteria if g.score >= 0.3]
+        deep = [g for g in scored.criteria if len(g.covered) >= 2]
+        untouched = [g.description or g.criterion_id for g in scored.criteria if g.score < 0.3]
+        out.append(
+            f"Stages covered: {len(touched)}/{len(scored.criteria)}; in depth (≥ 2 points): "
+            f"{len(deep)}." + (f" Untouched: {'; '.join(untouched[:4])}." if untouched else "")
+        )
+    elif question.round == "deep-dive":
+        justified = len(sig.decisions) - len(sig.unjustified)
+        out.append(
+            f"Decisions: {len(sig.decisions)}, justified: {justified}. Impact numbers: "
+            + (", ".join(f"“{q}”" for q in sig.quantities[:3]) or "none")
+            + "."
+        )
+        for s in sig.unjustified[:2]:
+            out.append(f"No justification given for: “{s.strip()[:160]}”.")
+    return out
+
+
+def _feedback(question: Question, answer: str, scored: _Scored, hire: str, sig: Signals) -> str:
+    if not answer.strip():
+        return (
+            "No answer was given, so nothing could be credited (0/5). Try answering in a few "
+            "sentences: the main idea first, then why it holds and one example."
+        )
+    lines = [f"Overall {scored.overall:.1f}/5 ({hire})."]
+    strong = sorted(
+        (g for g in scored.criteria if g.score >= 0.7), key=lambda g: -g.score * g.weight
+    )
+    for g in strong[:3]:
+        quote = f" — “{g.covered[0].quote[:140]}”" if g.covered else ""
+        lines.append(f"Strong: {g.description or g.criterion_id}{quote}.")
+    if not strong:
+        lines.append("Nothing in the answer fully met a criterion yet.")
+    weak = sorted(
+        (g for g in scored.criteria if g.missing), key=lambda g: -(1 - g.score) * g.weight
+    )
+    for g in weak[:4]:
+        lines.append(f"Missing: {_bare(g.missing[0])} — why it matters: {_why(g)}.")
+        if len(g.missing) > 1:
+            also = "; ".join(_bare(p) for p in g.missing[1:3])
+            lines.append(f"  Also missing under “{g.description or g.criterion_id}”: {also}.")
+    for flag in scored.red_flags:
+        lines.append(f"Red flag: {flag}.")
+    lines += _round_notes(question, scored, sig)
+    lines += scored.notes
+    return "\n".join(lines)
+
+
+def _rubrics(question: Question) -> list[Rubric]:
+    if question.rubric is not None:
+        return [question.rubric]
+    refs = split_references(question.reference_answer or "")
+    rubrics = [reference_rubric(r) for r in refs if r.strip()]
+    if not rubrics:
+        raise ValueError(f"question {question.id!r} has neither a rubric nor a reference answer")
+    return rubrics
+
+
+def grade_answer(
+    question: Question,
+    answer: str,
+    *,
+    retriever=None,
+    calibration=None,
+    settings: Settings | None = None,
+) -> Grade:
+    """Grade one answer offline: criteria with quoted evidence, overall 0–5, feedback.
+
+    No rubric → reference-answer mode (key points derived from `question.reference_answer`;
+    alternatives joined with ` ||| ` are each tried and the best kept). A retriever adds
+    citations for missed points; a calibration maps the raw overall to the user's scale.
+    """
+    started = time.perf_counter()
+    settings = settings or Settings.from_env()
+    answer = answer if isinstance(answer, str) else ""
+    rubrics = _rubrics(question)
+    best_rubric, best = rubrics[0], None
+    for rubric in rubrics:
+        scored = _score_rubric(question, rubric, answer, settings)
+        if best is None or scored.overall > best.overall:
+            best_rubric, best = rubric, scored
+    sig = read_signals(_strip(answer, injection_spans(answer)))
+    overall, raw = best.overall, None
+    if calibration is not None:
+        raw, overall = overall, round(float(calibration.apply(overall)), 3)
+    hire = scoring.hire_signal(overall)
+    best.overall = overall
+    grade = Grade(
+        question_id=question.id,
+        rubric_version=best_rubric.version,
+        grader=GRADER,
+        criteria=best.criteria,
+        red_flags=best.red_flags,
+        overall=overall,
+        hire_signal=hire,
+        feedback=_feedback(question, answer, best, hire, sig),
+        raw_score=raw,
+    )
+    if retriever is not None:
+        from mockloop.grading.citations import cite_missing
+
+        missing = [(p, g.weight * (1 - g.score)) for g in grade.criteria for p in g.missing]
+        grade.citations, notices = cite_missing(
+            missing, retriever, question=question, settings=settings
+        )
+        grade.notices += notices
+    grade.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    return grade

@@ -1,0 +1,126 @@
+"""The grader's arithmetic: match → point coverage → criterion score → overall 0–5 → hire signal.
+
+Pure functions on numbers, no model calls, so every step has a worked example:
+
+>>> round(match_probability(MatchFeatures(cosine=0.8, recall=1.0, novel_recall=1.0)), 2)
+0.94
+>>> point_coverage(0.94)
+1.0
+>>> criterion_score([1.0, 0.5, 0.0])           # mean coverage of the criterion's key points
+0.5
+>>> criterion_score([1.0, 0.5, 0.0], red_flags_hit=1)   # each red flag multiplies by 0.6
+0.3
+>>> overall_score([(0.5, 3.0), (1.0, 1.0)])     # 5 × weighted mean: 5 × (1.5 + 1) / 4
+3.125
+>>> hire_signal(3.125)
+'lean hire'
+
+Leaves out: how features are measured (offline.py) and calibration to a user's scale.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mockloop.models import HireSignal
+
+# Upper bounds (exclusive) of each hire signal band on the 0–5 overall scale.
+HIRE_BANDS: tuple[tuple[float, HireSignal], ...] = (
+    (1.5, "strong no hire"),
+    (2.5, "no hire"),
+    (3.25, "lean hire"),
+    (4.25, "hire"),
+)
+RED_FLAG_FACTOR = 0.6  # a criterion's score is multiplied by this for each red flag it hit
+COVERED = 0.5  # a key point counts as covered (with evidence) at this coverage or above
+
+
+@dataclass(frozen=True)
+class MatchFeatures:
+    """How well one answer span matches one key point."""
+
+    cosine: float  # embedding cosine, span vs point
+    recall: float  # share of the point's content words present in the span (stemmed)
+    novel_recall: float  # the same, counting only words the question's prompt did not give away
+    negation_mismatch: float = 0.0  # 1 when exactly one of span and point is negated
+    antonym: float = 0.0  # 1 when the span uses an antonym of a word in the point
+    short: float = 0.0  # 1 when the span has fewer than 3 words
+
+
+@dataclass(frozen=True)
+class MatchModel:
+    """Logistic weights over MatchFeatures (fitted on SemEval-2013 Beetle *train*; see evals/README)."""
+
+    bias: float = -4.2
+    cosine: float = 4.0
+    recall: float = 1.6
+    novel_recall: float = 1.6
+    negation_mismatch: float = -1.0
+    antonym: float = -1.2
+    short: float = -0.6
+
+
+DEFAULT_MATCH = MatchModel()
+
+
+def match_probability(f: MatchFeatures, model: MatchModel = DEFAULT_MATCH) -> float:
+    """Probability that the span states the point: a logistic over the features."""
+    z = (
+        model.bias
+        + model.cosine * f.cosine
+        + model.recall * f.recall
+        + model.novel_recall * f.novel_recall
+        + model.negation_mismatch * f.negation_mismatch
+        + model.antonym * f.antonym
+        + model.short * f.short
+    )
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def point_coverage(probability: float, floor: float = 0.15, full: float = 0.85) -> float:
+    """Coverage 0–1 from a match probability: 0 up to `floor`, 1 from `full`, linear between.
+
+    `point_coverage(0.5)` → 0.5; `point_coverage(0.1)` → 0.0; `point_coverage(0.9)` → 1.0.
+    """
+    if probability <= floor:
+        return 0.0
+    if probability >= full:
+        return 1.0
+    return round((probability - floor) / (full - floor), 6)
+
+
+def criterion_score(
+    coverages: Sequence[float],
+    weights: Sequence[float] | None = None,
+    red_flags_hit: int = 0,
+) -> float:
+    """Weighted mean coverage of a criterion's key points, times 0.6 per red flag hit."""
+    if not coverages:
+        return 0.0
+    weights = weights or [1.0] * len(coverages)
+    mean = sum(c * w for c, w in zip(coverages, weights, strict=True)) / sum(weights)
+    return round(max(0.0, min(1.0, mean * RED_FLAG_FACTOR**red_flags_hit)), 6)
+
+
+def blend(semantic: float, signal: float, weight: float) -> float:
+    """Mix a criterion's semantic score with a surface signal: `blend(0.4, 1.0, 0.5)` → 0.7."""
+    return round(max(0.0, min(1.0, (1 - weight) * semantic + weight * signal)), 6)
+
+
+def overall_score(criteria: Sequence[tuple[float, float]], quality: float = 1.0) -> float:
+    """5 × the weighted mean of (score, weight) pairs, times an answer-quality factor 0–1."""
+    total = sum(w for _, w in criteria)
+    if total <= 0:
+        return 0.0
+    mean = sum(s * w for s, w in criteria) / total
+    return round(max(0.0, min(5.0, 5.0 * mean * max(0.0, min(1.0, quality)))), 3)
+
+
+def hire_signal(overall: float) -> HireSignal:
+    """The hire signal band an overall 0–5 score falls in (see HIRE_BANDS)."""
+    for upper, signal in HIRE_BANDS:
+        if overall < upper:
+            return signal
+    return "strong hire"
