@@ -1,0 +1,336 @@
+"""Search the notes: dense (Chroma), lexical (BM25 via bm25s) and hybrid (reciprocal rank fusion).
+
+`Retriever(settings).search(query, k)` returns `Hit`s with citations. Filters: `tags` (a chunk
+must carry every tag given) and `source` (an exact source or a folder prefix such as `nlp/`).
+`mmr=True` re-ranks the fused candidates for diversity (maximal marginal relevance).
+
+The BM25 index lives under the data dir (`bm25/`) and is rebuilt from the store's own texts
+whenever its fingerprint (ids and content hashes of every chunk) differs from the store's, so it
+can never drift from the store, even after an interrupted ingest.
+
+    >>> rrf([["a", "b"], ["b", "c"]], k=60)  # b is in both lists, so it wins
+    {'b': 0.03252..., 'a': 0.01639..., 'c': 0.01612...}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from mockloop.config import Settings
+from mockloop.models import Chunk, Hit
+from mockloop.notes.chunking import chunk_passage
+from mockloop.store import Store, open_store
+
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
+RRF_K = 60
+CANDIDATES = 50  # per retriever, before fusion
+MMR_LAMBDA = 0.7
+
+
+def rrf(
+    rankings: list[list[str]], k: int = RRF_K, weights: list[float] | None = None
+) -> dict[str, float]:
+    """Reciprocal rank fusion: id → Σ weight / (k + rank), rank from 1; sorted best first."""
+    weights = weights or [1.0] * len(rankings)
+    scores: dict[str, float] = {}
+    for ranking, w in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + w / (k + rank)
+    return dict(sorted(scores.items(), key=lambda kv: -kv[1]))
+
+
+def mmr(
+    candidates: list[str],
+    relevance: dict[str, float],
+    vectors: dict[str, np.ndarray],
+    k: int,
+    lam: float = MMR_LAMBDA,
+) -> list[str]:
+    """Greedy maximal marginal relevance: relevance (min-max scaled) minus similarity to picks."""
+    if not candidates:
+        return []
+    rel = np.array([relevance[c] for c in candidates], dtype=np.float64)
+    span = rel.max() - rel.min()
+    rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
+    dim = len(next(iter(vectors.values()))) if vectors else 1
+    mat = np.stack([vectors.get(c, np.zeros(dim, dtype=np.float32)) for c in candidates])
+    sims = mat @ mat.T
+    picked: list[int] = []
+    left = list(range(len(candidates)))
+    while left and len(picked) < k:
+        penalty = sims[np.ix_(left, picked)].max(axis=1) if picked else np.zeros(len(left))
+        score = lam * rel[left] - (1 - lam) * penalty
+        best = left[int(np.argmax(score))]
+        picked.append(best)
+        left.remove(best)
+    return [candidates[i] for i in picked]
+
+
+# --- BM25 ---------------------------------------------------------------------------------
+
+
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str], stemmer=None):
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer or _stemmer(), show_progress=False)
+
+
+@dataclass
+class BM25Index:
+    """A bm25s index over every chunk's passage, with the ids, sources and tags to filter by."""
+
+    model: object | None  # bm25s.BM25, None when the store is empty
+    ids: list[str]
+    sources: list[str]
+    tags: list[list[str]]
+    fingerprint: str
+
+    @classmethod
+    def build(cls, chunks: list[Chunk], fingerprint: str) -> BM25Index:
+        import bm25s
+
+        chunks = sorted(chunks, key=lambda c: c.id)
+        model = None
+        if chunks:
+            model = bm25s.BM25()
+            model.index(tokenize([chunk_passage(c) for c in chunks]), show_progress=False)
+        return cls(
+            model,
+            [c.id for c in chunks],
+            [c.source for c in chunks],
+            [list(c.tags) for c in chunks],
+            fingerprint,
+        )
+
+    def save(self, folder: Path) -> None:
+        """Write to a fresh folder, then swap it in, so a reader never sees half an index."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = folder.with_name(f"{folder.name}.tmp-{uuid.uuid4().hex}")
+        tmp.mkdir()
+        if self.model is not None:
+            self.model.save(str(tmp / "bm25s"), show_progress=False)
+        meta = {
+            "fingerprint": self.fingerprint,
+            "ids": self.ids,
+            "sources": self.sources,
+            "tags": self.tags,
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        old = folder.with_name(f"{folder.name}.old-{uuid.uuid4().hex}")
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> BM25Index | None:
+        try:
+            meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+            model = None
+            if meta["ids"]:
+                import bm25s
+
+                model = bm25s.BM25.load(str(folder / "bm25s"), show_progress=False)
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(model, meta["ids"], meta["sources"], meta["tags"], meta["fingerprint"])
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk (in `ids` order) for the query; zeros when nothing matches."""
+        if self.model is None:
+            return np.zeros(0)
+        import bm25s
+
+        tokens = bm25s.tokenize(
+            [query], stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+        )[0]
+        tokens = [t for t in tokens if t in self.model.vocab_dict]
+        if not tokens:
+            return np.zeros(len(self.ids))
+        return np.asarray(self.model.get_scores(tokens), dtype=np.float64)
+
+
+def store_fingerprint(store: Store) -> str:
+    """Hash of every (id, content hash) in the store: changes whenever any chunk does."""
+    pairs: list[str] = []
+    offset = 0
+    while True:
+        got = store.collection.get(include=["metadatas"], limit=5000, offset=offset)
+        for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+            pairs.append(f"{cid}:{(meta or {}).get('content_hash', '')}")
+        if len(got["ids"]) < 5000:
+            break
+        offset += 5000
+    return hashlib.sha256("\n".join(sorted(pairs)).encode()).hexdigest()
+
+
+def bm25_dir(settings: Settings, store: Store) -> Path:
+    """Where this store's BM25 index lives: one folder per (store location, collection)."""
+    key = hashlib.sha256(f"{store.location}|{settings.collection}".encode()).hexdigest()[:12]
+    return settings.home / "bm25" / f"{settings.collection}-{key}"
+
+
+def refresh_bm25(settings: Settings, store: Store, force: bool = False) -> BM25Index:
+    """The BM25 index for the store, rebuilt from the store's texts if it is missing or stale."""
+    folder = bm25_dir(settings, store)
+    fingerprint = store_fingerprint(store)
+    if not force:
+        index = BM25Index.load(folder)
+        if index is not None and index.fingerprint == fingerprint:
+            return index
+    index = BM25Index.build(store.all_chunks(), fingerprint)
+    index.save(folder)
+    return index
+
+
+# --- the retriever ------------------------------------------------------------------------
+
+
+def _hit(chunk: Chunk, score: float) -> Hit:
+    return Hit(
+        chunk_id=chunk.id,
+        text=chunk.text,
+        source=chunk.source,
+        heading_path=chunk.heading_path,
+        page=chunk.page,
+        tags=chunk.tags,
+        title=chunk.title,
+        score=float(score),
+    )
+
+
+def _norm_tags(tags) -> list[str]:
+    if tags is None:
+        return []
+    if isinstance(tags, str):
+        tags = [tags]
+    return [t.strip().lstrip("#").lower() for t in tags if t and t.strip()]
+
+
+def source_matches(pattern: str, source: str) -> bool:
+    """`nlp/lora.md` matches itself; `nlp` or `nlp/` matches everything under nlp/."""
+    p = pattern.strip().replace("\\", "/")
+    return source == p or source.startswith(p.rstrip("/") + "/")
+
+
+class Retriever:
+    """Hybrid search over one user's store."""
+
+    def __init__(self, settings: Settings | None = None, store: Store | None = None):
+        self.settings = settings or Settings.from_env()
+        self.store = store or open_store(self.settings)
+        self._bm25: BM25Index | None = None
+
+    @property
+    def bm25(self) -> BM25Index:
+        if self._bm25 is None:
+            self._bm25 = refresh_bm25(self.settings, self.store)
+        return self._bm25
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        mode: Mode = "hybrid",
+        tags: list[str] | str | None = None,
+        source: str | None = None,
+        mmr: bool = False,
+    ) -> list[Hit]:
+        """The k best chunks for a query, best first, each with its score and citation."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if not query.strip() or k <= 0:
+            return []
+        want = _norm_tags(tags)
+        allowed = self._allowed_sources(source)
+        if allowed is not None and not allowed:
+            return []
+        depth = max(CANDIDATES, 4 * k)
+        found: dict[str, Chunk] = {}
+        rankings: list[list[str]] = []
+        scores: dict[str, float] = {}
+        if mode in ("dense", "hybrid"):
+            dense = self._dense(query, depth, want, allowed)
+            found.update({m.chunk.id: m.chunk for m in dense})
+            rankings.append([m.chunk.id for m in dense])
+            scores = {m.chunk.id: m.similarity for m in dense}
+        if mode in ("bm25", "hybrid"):
+            lexical = self._lexical(query, depth, want, allowed)
+            rankings.append([cid for cid, _ in lexical])
+            scores = dict(lexical) if mode == "bm25" else scores
+        if mode == "hybrid":
+            scores = rrf(rankings)
+        order = [cid for cid in (rankings[0] if mode != "hybrid" else scores) if cid in scores]
+        if mmr:
+            order = mmr_select(self.store, order[:depth], scores, k)
+        order = order[:k]
+        missing = [cid for cid in order if cid not in found]
+        found.update({c.id: c for c in self.store.get(missing)})
+        return [_hit(found[cid], scores[cid]) for cid in order if cid in found]
+
+    def get(self, chunk_id: str) -> Hit | None:
+        """One chunk by id, as a Hit with score 0; None if it is not in the store."""
+        got = self.store.get([chunk_id])
+        return _hit(got[0], 0.0) if got else None
+
+    def _allowed_sources(self, source: str | None) -> set[str] | None:
+        if not source:
+            return None
+        return {s for s in set(self.bm25.sources) if source_matches(source, s)}
+
+    def _dense(self, query: str, n: int, tags: list[str], allowed: set[str] | None):
+        from mockloop.embeddings import encode
+
+        clauses: list[dict] = [{"tags": {"$contains": t}} for t in tags]
+        if allowed is not None:
+            clauses.append({"source": {"$in": sorted(allowed)}})
+        where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+        vector = encode([query], self.settings.embed_model)[0]
+        return self.store.query(vector, n, where=where)
+
+    def _lexical(self, query: str, n: int, tags: list[str], allowed: set[str] | None):
+        index = self.bm25
+        scores = index.scores(query)
+        if scores.size == 0:
+            return []
+        mask = scores > 0
+        if tags or allowed is not None:
+            keep = np.array(
+                [
+                    (allowed is None or s in allowed) and all(t in ts for t in tags)
+                    for s, ts in zip(index.sources, index.tags, strict=True)
+                ]
+            )
+            mask &= keep
+        picked = np.flatnonzero(mask)
+        top = picked[np.argsort(-scores[picked], kind="stable")][:n]
+        return [(index.ids[i], float(scores[i])) for i in top]
+
+
+def mmr_select(store: Store, candidates: list[str], scores: dict[str, float], k: int) -> list[str]:
+    """MMR over candidates using their stored vectors."""
+    vectors = store.embeddings(candidates)
+    return mmr(candidates, scores, vectors, k)
+
+
+def snippet(text: str, width: int = 240) -> str:
+    """One line of at most `width` characters for listing a hit."""
+    flat = re.sub(r"\s+", " ", text).strip()
+    return flat if len(flat) <= width else flat[: width - 1].rsplit(" ", 1)[0] + "…"
