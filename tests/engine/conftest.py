@@ -116,6 +116,14 @@ def fake_retriever() -> FakeRetriever:
                 tags=["optimization"],
             ),
             Hit(
+                chunk_id="c-sgd",
+                text="Plain SGD with momentum often generalises better than Adam on image "
+                "classification, which is why many vision recipes still use it.",
+                source="ml-breadth/optimizers.md",
+                heading_path=["Optimizers", "SGD vs Adam"],
+                tags=["optimization"],
+            ),
+            Hit(
                 chunk_id="c-pos-bias",
                 text="Position bias: clicks over-represent top slots, so labels from clicks need "
                 "inverse propensity weighting or a position feature dropped at serving time.",

@@ -7,14 +7,9 @@ import json
 import pytest
 from fake_openai import status
 
-from mockloop.grading.judge import (
-    hire_signal,
-    judge_answer,
-    overall_score,
-    quote_in_answer,
-)
+from mockloop.grading.judge import JudgeOutput, judge_answer, quote_in_answer, to_grade
 from mockloop.llm import RetryPolicy, from_chat_model, get_provider
-from mockloop.models import CriterionGrade, Grade, Question, Rubric
+from mockloop.models import Grade, Question, Rubric
 
 QUESTION = Question(
     id="opt-adam",
@@ -91,20 +86,24 @@ def judge_provider(openai_server):
     return provider
 
 
-def test_overall_arithmetic_worked_example():
-    crit = [
-        CriterionGrade(criterion_id="a", weight=2, score=1.0),
-        CriterionGrade(criterion_id="b", weight=1, score=0.4),
-    ]
-    assert overall_score(crit, red_flags=1) == 3.5
-    assert overall_score(crit, red_flags=20) == 0.0
-    assert [hire_signal(x) for x in (0.9, 2.0, 3.0, 4.0, 4.6)] == [
-        "strong no hire",
-        "no hire",
-        "lean hire",
-        "hire",
-        "strong hire",
-    ]
+def test_overall_uses_the_shared_arithmetic_worked_example():
+    out = JudgeOutput.model_validate_json(
+        reply(
+            red_flags=[],
+            criteria=[
+                {"criterion_id": "mechanism", "score": 1.0, "covered": [], "missing": []},
+                {"criterion_id": "tradeoffs", "score": 0.4, "covered": [], "missing": []},
+            ],
+        )
+    )
+    assert to_grade(out, QUESTION, QUESTION.rubric, "m").overall == pytest.approx(
+        5 * 2.4 / 3, abs=0.01
+    )
+    out.red_flags = ["Says Adam needs no learning rate"]  # mechanism's own flag: × 0.6
+    grade = to_grade(out, QUESTION, QUESTION.rubric, "m")
+    assert grade.criteria[0].score == pytest.approx(0.6)
+    assert grade.overall == pytest.approx(5 * (1.2 + 0.4) / 3, abs=0.01)
+    assert grade.hire_signal == "lean hire"
 
 
 def test_quotes_match_verbatim_modulo_case_and_spaces():
@@ -122,7 +121,7 @@ def test_valid_judgement_fills_the_grade_contract(openai_server, judge_provider,
     assert [c.criterion_id for c in grade.criteria] == ["mechanism", "tradeoffs"]
     assert grade.overall == pytest.approx(5 * 2 / 3, abs=0.01) and grade.hire_signal == "hire"
     assert grade.criteria[0].covered[0].quote == "keeps a running mean of gradients"
-    assert grade.citations and grade.citations[0].point == "SGD often generalises better"
+    assert [c.point for c in grade.citations] == ["SGD often generalises better"]
     assert not grade.notices and not offline_stub.calls
 
 

@@ -8,9 +8,10 @@ The rubric, reference answer, retrieved notes and the answer go to the model as 
 A reply that fails is sent back with the reason, within the provider's bounded retries; when
 the judge still fails (or the endpoint is down) the offline grader grades the answer and the
 Grade carries a notice saying so. The arithmetic from criterion scores to the 0–5 overall is
-done here, not by the model:
+the offline grader's (grading.scoring), not the model's: a red flag multiplies its criterion's
+score by RED_FLAG_FACTOR, and the overall is 5 × the weighted mean:
 
-    criteria [(w=2, s=1.0), (w=1, s=0.4)], one red flag -> 5 * (2.4 / 3) - 0.5 = 3.5
+    criteria [(w=2, s=1.0), (w=1, s=0.4)], a red flag on the second -> 5 * (2 + 0.24) / 3 = 3.733
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from mockloop import prompts
+from mockloop.grading import scoring
 from mockloop.llm import LLMError, Provider
 from mockloop.models import (
-    HIRE_SIGNALS,
     Citation,
     Criterion,
     CriterionGrade,
@@ -34,9 +35,6 @@ from mockloop.models import (
     Question,
     Rubric,
 )
-
-RED_FLAG_PENALTY = 0.5  # points off the 0–5 overall per red flag the judge reports
-SIGNAL_BOUNDS = (1.5, 2.5, 3.25, 4.25)  # overall below each bound → HIRE_SIGNALS[i]
 
 
 # Strict structured-output schemas allow no defaults, hence every field is required.
@@ -60,19 +58,13 @@ class JudgeOutput(BaseModel):
     feedback: str
 
 
-def hire_signal(overall: float) -> str:
-    """`0.9 -> 'strong no hire'`, `3.0 -> 'lean hire'`, `4.6 -> 'strong hire'`."""
-    for bound, signal in zip(SIGNAL_BOUNDS, HIRE_SIGNALS, strict=False):
-        if overall < bound:
-            return signal
-    return HIRE_SIGNALS[-1]
-
-
-def overall_score(criteria: list[CriterionGrade], red_flags: int) -> float:
-    """5 × the weighted mean criterion score, minus RED_FLAG_PENALTY per red flag, in [0, 5]."""
-    total = sum(c.weight for c in criteria)
-    mean = sum(c.weight * c.score for c in criteria) / total if total else 0.0
-    return round(min(5.0, max(0.0, 5.0 * mean - RED_FLAG_PENALTY * red_flags)), 2)
+def apply_red_flags(criteria: list[CriterionGrade], flags: list[str], rubric: Rubric) -> None:
+    """Multiply each criterion's score by RED_FLAG_FACTOR per red flag of its own it hit."""
+    owner = {_norm(r): c.id for c in rubric.criteria for r in c.red_flags}
+    for flag in flags:
+        for c in criteria:
+            if owner.get(_norm(flag)) == c.criterion_id:
+                c.score = round(c.score * scoring.RED_FLAG_FACTOR, 6)
 
 
 def _norm(text: str) -> str:
@@ -141,7 +133,8 @@ def to_grade(out: JudgeOutput, question: Question, rubric: Rubric, grader: str) 
         )
         for c in rubric.criteria
     ]
-    overall = overall_score(criteria, len(out.red_flags))
+    apply_red_flags(criteria, out.red_flags, rubric)
+    overall = scoring.overall_score([(c.score, c.weight) for c in criteria])
     return Grade(
         question_id=question.id,
         rubric_version=rubric.version,
@@ -149,36 +142,19 @@ def to_grade(out: JudgeOutput, question: Question, rubric: Rubric, grader: str) 
         criteria=criteria,
         red_flags=list(out.red_flags),
         overall=overall,
-        hire_signal=hire_signal(overall),
+        hire_signal=scoring.hire_signal(overall),
         feedback=out.feedback.strip(),
     )
 
 
-def cite_missing(grade: Grade, retriever) -> list[Citation]:
-    """One note chunk per missed point (first hit), deduplicated by chunk."""
+def cite(grade: Grade, question: Question, retriever, settings) -> tuple[list[Citation], list[str]]:
+    """Citations for the missed points, by the same rules as the offline grader's."""
     if retriever is None:
-        return []
-    seen: set[str] = set()
-    citations = []
-    for c in grade.criteria:
-        for point in c.missing:
-            try:
-                hits = retriever.search(point, k=1)
-            except Exception:  # noqa: BLE001 — citations are a bonus; the grade stands without
-                return citations
-            for h in hits:
-                if h.chunk_id not in seen:
-                    seen.add(h.chunk_id)
-                    citations.append(
-                        Citation(
-                            chunk_id=h.chunk_id,
-                            source=h.source,
-                            heading_path=h.heading_path,
-                            page=h.page,
-                            point=point,
-                        )
-                    )
-    return citations
+        return [], []
+    from mockloop.grading.citations import cite_missing
+
+    missing = [(p, c.weight * (1 - c.score)) for c in grade.criteria for p in c.missing]
+    return cite_missing(missing, retriever, question=question, settings=settings)
 
 
 def _notes(question: Question, retriever, notes: list[Hit] | None) -> list[Hit]:
@@ -222,7 +198,8 @@ def judge_answer(
         grade.notices.append(f"The LLM judge failed ({exc}); this answer was graded offline.")
         return grade
     grade = to_grade(out, question, rubric, provider.name)
-    grade.citations = cite_missing(grade, retriever)
+    grade.citations, notices = cite(grade, question, retriever, settings)
+    grade.notices += notices
     grade.latency_ms = round((time.perf_counter() - started) * 1000, 1)
     return grade
 
