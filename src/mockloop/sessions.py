@@ -72,7 +72,14 @@ class SessionLog:
             self.conn.execute(
                 "INSERT INTO sessions (id, round, llm, config, state, status, started_at) "
                 "VALUES (?, ?, ?, ?, ?, 'active', ?)",
-                (session_id, round_name, safe_spec(llm), json.dumps(config), json.dumps(state), now_iso()),
+                (
+                    session_id,
+                    round_name,
+                    safe_spec(llm),
+                    json.dumps(config),
+                    json.dumps(state),
+                    now_iso(),
+                ),
             )
         return session_id
 
@@ -96,8 +103,16 @@ class SessionLog:
                 cur = self.conn.execute(
                     "INSERT INTO turns (session_id, idx, role, kind, question_id, text, meta, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (session_id, next_idx + i, t.role, t.kind, t.question_id, t.text,
-                     json.dumps(t.meta), now_iso()),
+                    (
+                        session_id,
+                        next_idx + i,
+                        t.role,
+                        t.kind,
+                        t.question_id,
+                        t.text,
+                        json.dumps(t.meta),
+                        now_iso(),
+                    ),
                 )
                 ids.append(cur.lastrowid)
             if grade is not None:
@@ -105,8 +120,19 @@ class SessionLog:
                 self.conn.execute(
                     "INSERT INTO grades (session_id, turn_id, question_id, round, topic, rubric_version, "
                     "grader, overall, hire_signal, grade, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (session_id, ids[grade.turn] if ids else None, q.id, round_name or q.round, q.topic,
-                     g.rubric_version, g.grader, g.overall, g.hire_signal, g.model_dump_json(), now_iso()),
+                    (
+                        session_id,
+                        ids[grade.turn] if ids else None,
+                        q.id,
+                        round_name or q.round,
+                        q.topic,
+                        g.rubric_version,
+                        g.grader,
+                        g.overall,
+                        g.hire_signal,
+                        g.model_dump_json(),
+                        now_iso(),
+                    ),
                 )
             if state is not None:
                 self.conn.execute(
@@ -115,7 +141,8 @@ class SessionLog:
             if status is not None:
                 ended = now_iso() if status != "active" else None
                 self.conn.execute(
-                    "UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?", (status, ended, session_id)
+                    "UPDATE sessions SET status = ?, ended_at = ? WHERE id = ?",
+                    (status, ended, session_id),
                 )
         return ids
 
@@ -147,8 +174,16 @@ class SessionLog:
 
     def turns(self, session_id: str) -> list[Turn]:
         return [
-            Turn(r["role"], r["kind"], r["text"], r["question_id"], json.loads(r["meta"]), r["id"],
-                 r["idx"], r["created_at"])
+            Turn(
+                r["role"],
+                r["kind"],
+                r["text"],
+                r["question_id"],
+                json.loads(r["meta"]),
+                r["id"],
+                r["idx"],
+                r["created_at"],
+            )
             for r in self.conn.execute(
                 "SELECT * FROM turns WHERE session_id = ? ORDER BY idx", (session_id,)
             )

@@ -1,0 +1,185 @@
+"""One interview session as a report: transcript, grades, quoted evidence, missing points,
+citations and the round summary, in Markdown or self-contained HTML.
+
+Built only from the session log (turns carry each Grade as JSON), so a report of a crashed or
+resumed session shows exactly what was said. HTML is rendered with autoescaping: answers are
+the candidate's text and never markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from jinja2 import Environment
+
+from mockloop.models import Grade
+from mockloop.sessions import SessionInfo, SessionLog, Turn
+
+
+@dataclass
+class Block:
+    """One question (or stage) of the transcript with everything that happened under it."""
+
+    question_id: str | None
+    heading: str
+    turns: list[Turn] = field(default_factory=list)
+    grade: Grade | None = None
+
+
+def _blocks(turns: list[Turn]) -> tuple[list[Block], Turn | None]:
+    blocks: list[Block] = []
+    summary = None
+    for t in turns:
+        if t.kind == "summary":
+            summary = t
+            continue
+        if t.kind == "question" or not blocks:
+            meta = t.meta or {}
+            label = meta.get("stage") or t.question_id or "question"
+            index = f"{meta['index']}/{meta['total']} · " if meta.get("index") else ""
+            blocks.append(Block(t.question_id, f"{index}{label}"))
+        block = blocks[-1]
+        if t.kind == "feedback" and t.meta.get("grade"):
+            grade = Grade.model_validate(t.meta["grade"])
+            if block.grade is not None and t.question_id != block.question_id:
+                # The whole-prompt grade of a staged round: a block of its own.
+                blocks.append(Block(t.question_id, f"whole answer · {t.question_id}", [t], grade))
+                continue
+            block.grade = grade
+        block.turns.append(t)
+    return blocks, summary
+
+
+_WHO = {
+    "question": "Interviewer",
+    "follow_up": "Interviewer (follow-up)",
+    "hint": "Hint",
+    "answer": "You",
+    "skip": "You",
+    "feedback": "Feedback",
+}
+
+
+def _turn_text(t: Turn) -> str:
+    if t.kind == "skip":
+        return "(skipped)"
+    if t.kind == "answer":
+        text = t.text or "(empty answer)"
+        el = t.meta.get("elapsed_s")
+        if el is not None:
+            text += (
+                f"\n\n_{el:.0f}s{' — over the time budget' if t.meta.get('over_budget') else ''}_"
+            )
+        return text
+    if t.kind == "question" and t.meta.get("suggestion"):
+        return f"{t.text}\n\n_{t.meta['suggestion']}_"
+    return t.text
+
+
+def _md_grade(g: Grade) -> list[str]:
+    lines = [
+        f"**Score {g.overall:.1f}/5 · {g.hire_signal}** (grader: {g.grader}, rubric v{g.rubric_version})",
+        "",
+    ]
+    lines += ["| criterion | score | evidence | missing |", "|---|---|---|---|"]
+    for c in g.criteria:
+        ev = "<br>".join(f"“{e.quote}”" for e in c.covered) or "—"
+        miss = "<br>".join(c.missing) or "—"
+        lines.append(
+            f"| {c.description or c.criterion_id} | {c.score:.2f} | {_cell(ev)} | {_cell(miss)} |"
+        )
+    lines.append("")
+    if g.red_flags:
+        lines += [f"- Red flag: {f}" for f in g.red_flags] + [""]
+    if g.feedback:
+        lines += [g.feedback, ""]
+    if g.citations:
+        lines.append("Notes that hold what was missed:")
+        lines += [f"- {c.label}" + (f" — {c.point}" if c.point else "") for c in g.citations]
+        lines.append("")
+    lines += [f"> {n}" for n in g.notices]
+    return lines
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def session_markdown(info: SessionInfo, turns: list[Turn]) -> str:
+    blocks, summary = _blocks(turns)
+    lines = [
+        f"# Mock interview · {info.round} · {info.id}",
+        "",
+        f"- Started {info.started_at[:19].replace('T', ' ')} UTC · status {info.status}"
+        + (f" · ended {info.ended_at[:19].replace('T', ' ')}" if info.ended_at else ""),
+        f"- Model: {info.llm} · feedback: {info.config.get('feedback', 'each')}",
+        f"- Graded answers: {info.answered}"
+        + (f" · mean {info.mean:.1f}/5" if info.mean is not None else ""),
+        "",
+    ]
+    if summary is not None:
+        lines += ["## Summary", "", "```", summary.text, "```", ""]
+    lines += ["## Transcript", ""]
+    for b in blocks:
+        lines += [f"### {b.heading}", ""]
+        for t in b.turns:
+            if t.kind == "feedback":
+                continue
+            lines += [f"**{_WHO.get(t.kind, t.kind)}:** {_turn_text(t)}", ""]
+        if b.grade is not None:
+            lines += _md_grade(b.grade)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+_HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
+    """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Mock interview · {{ info.round }} · {{ info.id }}</title>
+<style>
+body{font:15px/1.5 system-ui,sans-serif;max-width:920px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.5em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em}
+.turn{margin:.6em 0;padding:.5em .8em;border-radius:6px;white-space:pre-wrap}
+.Interviewer,.follow_up,.question{background:#eef3fb} .answer,.skip{background:#f6f6f6}
+.hint{background:#fff8e1} .who{font-weight:600;margin-right:.4em}
+table{border-collapse:collapse;width:100%;margin:.5em 0} td,th{border:1px solid #ddd;padding:.3em .5em;vertical-align:top;font-size:.92em}
+.score{font-weight:700} .muted{color:#666} pre{background:#fafafa;padding:.8em;border:1px solid #eee;white-space:pre-wrap}
+.notice{color:#8a4b00}
+</style></head><body>
+<h1>Mock interview · {{ info.round }} · {{ info.id }}</h1>
+<p class="muted">Started {{ info.started_at[:19]|replace('T',' ') }} UTC · status {{ info.status }} · model {{ info.llm }}
+ · graded answers {{ info.answered }}{% if info.mean is not none %} · mean {{ '%.1f'|format(info.mean) }}/5{% endif %}</p>
+{% if summary %}<h2>Summary</h2><pre>{{ summary.text }}</pre>{% endif %}
+<h2>Transcript</h2>
+{% for b in blocks %}
+<h3>{{ b.heading }}</h3>
+{% for t in b.turns if t.kind != 'feedback' %}
+<div class="turn {{ t.kind }}"><span class="who">{{ who.get(t.kind, t.kind) }}:</span>{{ turn_text(t) }}</div>
+{% endfor %}
+{% if b.grade %}{% set g = b.grade %}
+<p class="score">Score {{ '%.1f'|format(g.overall) }}/5 · {{ g.hire_signal }} <span class="muted">(grader {{ g.grader }}, rubric v{{ g.rubric_version }})</span></p>
+<table><tr><th>criterion</th><th>score</th><th>evidence (quoted)</th><th>missing</th></tr>
+{% for c in g.criteria %}<tr><td>{{ c.description or c.criterion_id }}</td><td>{{ '%.2f'|format(c.score) }}</td>
+<td>{% for e in c.covered %}“{{ e.quote }}”<br>{% else %}—{% endfor %}</td>
+<td>{% for m in c.missing %}{{ m }}<br>{% else %}—{% endfor %}</td></tr>{% endfor %}
+</table>
+{% for f in g.red_flags %}<p>⚑ Red flag: {{ f }}</p>{% endfor %}
+{% if g.feedback %}<p>{{ g.feedback }}</p>{% endif %}
+{% if g.citations %}<p>Notes that hold what was missed:</p><ul>
+{% for c in g.citations %}<li>{{ c.label }}{% if c.point %} <span class="muted">— {{ c.point }}</span>{% endif %}</li>{% endfor %}</ul>{% endif %}
+{% for n in g.notices %}<p class="notice">{{ n }}</p>{% endfor %}
+{% endif %}
+{% endfor %}
+</body></html>
+"""
+)
+
+
+def session_html(info: SessionInfo, turns: list[Turn]) -> str:
+    blocks, summary = _blocks(turns)
+    return _HTML.render(info=info, blocks=blocks, summary=summary, who=_WHO, turn_text=_turn_text)
+
+
+def session_report(log: SessionLog, session_id: str, fmt: str = "md") -> str:
+    """The report of one session ('md' or 'html')."""
+    info, turns = log.info(session_id), log.turns(session_id)
+    return session_html(info, turns) if fmt == "html" else session_markdown(info, turns)

@@ -1,0 +1,117 @@
+"""Project deep dive: the candidate picks a project note (or pastes a summary) and is walked
+through background → alternatives and trade-offs → challenges → impact → reflection.
+
+Each phase is graded against its criterion of the five-part deep-dive rubric. The interviewer
+presses (up to two follow-ups a phase) on any decision stated without a justification — quoting
+the candidate's own sentence — and on any impact given without a number, before probing the
+costliest missed point. The whole transcript is graded against the full rubric at the end.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from mockloop.grading.signals import decisions, quantities
+from mockloop.models import Grade
+from mockloop.rounds.base import (
+    Context,
+    Item,
+    RoundConfig,
+    RoundSession,
+    RoundState,
+    select_questions,
+    stage_question,
+)
+from mockloop.rounds.followups import FollowUp, choose_follow_up, missed_points
+
+PHASE_QUESTIONS = {
+    "background": "Tell me about {project}. What business problem did it solve, what existed "
+    "before, and what was your role?",
+    "alternatives": "What did you build, and which other approaches did you consider? Why this one?",
+    "challenges": "What was the hardest problem along the way, technical or with other teams, and "
+    "how did you resolve it?",
+    "impact": "What impact did it have, and how do you know?",
+    "reflection": "Looking back, what would you do differently, and where does it fall short today?",
+}
+PRESS_DECISION = (
+    "You said: “{sentence}” Why that choice — what else was on the table, and what did it cost?"
+)
+PRESS_NUMBER = (
+    "Can you put a number on that impact — against which baseline, and how was it measured?"
+)
+
+
+def project_label(ctx: Context, project: str | None) -> tuple[str, str | None]:
+    """(how the project is named in questions, the note source if it is a note)."""
+    notes = ctx.notes.projects()
+    if project:
+        for source, title in notes.items():
+            if project in (source, title) or source.endswith(project):
+                return f"“{_short(title)}”", source
+        return "the project you described", None
+    if notes:
+        source, title = next(iter(notes.items()))
+        return f"“{_short(title)}”", source
+    return "a project you are proud of", None
+
+
+def _short(title: str) -> str:
+    return title.split(":", 1)[-1].strip() if title.lower().startswith("project:") else title
+
+
+class DeepDiveRound(RoundSession):
+    name: ClassVar[str] = "deep-dive"
+    title: ClassVar[str] = "project deep dive"
+    max_follow_ups: ClassVar[int] = 2
+
+    @classmethod
+    def plan(cls, ctx: Context, config: RoundConfig) -> RoundState:
+        bank = [q for q in ctx.bank.for_round("deep-dive") if q.rubric is not None]
+        if config.question_id:
+            parent = ctx.bank.get(config.question_id)
+        else:
+            picked = select_questions(ctx, bank, 1, config.seed)
+            parent = picked[0] if picked else None
+        if parent is None or parent.rubric is None:
+            raise ValueError("the question bank has no project deep-dive question with a rubric")
+        label, source = project_label(ctx, config.project)
+        items = []
+        for c in parent.rubric.criteria:
+            wording = PHASE_QUESTIONS.get(c.id)
+            prompt = wording.format(project=label) if wording else None
+            sub = stage_question(parent, c, prompt)
+            items.append(
+                Item(
+                    question=sub,
+                    text=sub.prompt,
+                    stage=c.description.split("—")[0].strip(),
+                    parent=parent.id,
+                )
+            )
+        extra = {"project": label, "project_source": source}
+        if config.project and source is None:
+            extra["project_summary"] = config.project  # pasted text: kept for the report
+        return RoundState(config=config, items=items, parents=[parent], extra=extra)
+
+    def follow_up(self, item: Item, answer: str, grade: Grade) -> FollowUp | None:
+        if not answer.strip() or grade.overall < 0.25:
+            return None
+        latest = self.state.answers[-1] if self.state.answers else answer
+        pressed = self.state.extra.setdefault("pressed", [])
+        _, unjustified = decisions(latest)
+        for sentence in unjustified:
+            if sentence not in pressed:
+                pressed.append(sentence)
+                return FollowUp(
+                    PRESS_DECISION.format(sentence=sentence.strip()), "justification", "press"
+                )
+        key = item.question.id.rsplit("#", 1)[-1]
+        if key == "impact" and not quantities(answer) and PRESS_NUMBER not in self.state.asked:
+            return FollowUp(PRESS_NUMBER, "impact with a number", "press")
+        if grade.overall >= 4.0:
+            return None
+        missed = missed_points(grade)
+        note = self.note_for(missed[0], item.question) if missed else None
+        return choose_follow_up(
+            item.question, grade, settings=self.ctx.settings, asked=self.state.asked, note=note
+        )

@@ -1,0 +1,121 @@
+"""ML system design review: one prompt walked stage by stage, the way a design review runs.
+
+Stages are the prompt's rubric criteria in order (requirements and business objective → metrics
+→ ML framing → data and labels → features → model and loss → offline eval → online eval/A-B →
+serving and scale → monitoring). Each stage's answer is graded against that stage's criterion;
+one follow-up per stage probes its costliest missed point and points at the candidate's own
+notes that hold it (e.g. a note on position bias when labels come from clicks). The candidate
+may drive the order (`goto("serving")`, `/stage serving` in the terminal), and a stage the
+earlier answers already covered is credited and skipped. At the end, everything said is graded
+against the whole rubric: that grade is the one stored for the prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from mockloop.models import Grade, Question
+from mockloop.rounds.base import (
+    Context,
+    Item,
+    ItemResult,
+    Notice,
+    RoundConfig,
+    RoundSession,
+    RoundState,
+    select_questions,
+    stage_question,
+)
+from mockloop.rounds.followups import FollowUp, choose_follow_up, missed_points
+
+STAGE_QUESTIONS = {
+    "requirements": "What is the business objective, and what do you need to pin down about users, "
+    "scale and constraints before designing anything?",
+    "metrics": "How will you know it works? Give me the offline and online success metrics.",
+    "framing": "How do you frame this as a machine-learning problem: what exactly does the model predict?",
+    "data": "Where do the training data and labels come from, and what can go wrong with them?",
+    "features": "Which features would you build, and where does each one come from?",
+    "model": "Which model and loss would you start with, and what would you move to later?",
+    "offline_eval": "How do you evaluate the model offline before it reaches any user?",
+    "online_eval": "How do you test it online and decide whether to launch?",
+    "serving": "How does this run in production within the latency and scale budget?",
+    "monitoring": "After launch, what do you monitor, and how do you keep the model fresh?",
+}
+COVERED_ENOUGH = 0.75  # a later stage the transcript already scores this on is skipped
+
+
+class MlsdRound(RoundSession):
+    name: ClassVar[str] = "mlsd"
+    title: ClassVar[str] = "ML system design"
+    max_follow_ups: ClassVar[int] = 1
+
+    @classmethod
+    def plan(cls, ctx: Context, config: RoundConfig) -> RoundState:
+        bank = [q for q in ctx.bank.for_round("mlsd") if q.rubric is not None]
+        if config.question_id:
+            chosen = ctx.bank.get(config.question_id)
+            if chosen is None or chosen.round != "mlsd":
+                raise ValueError(f"no system-design prompt with id {config.question_id!r}")
+        else:
+            picked = select_questions(ctx, bank, 1, config.seed)
+            if not picked:
+                raise ValueError("the question bank has no system-design prompts")
+            chosen = picked[0]
+        items = []
+        for i, c in enumerate(chosen.rubric.criteria):
+            sub = stage_question(chosen, c, STAGE_QUESTIONS.get(c.id))
+            text = (
+                sub.prompt
+                if i
+                else f"{chosen.prompt}\n\nLet's start with {c.description.lower()}. {sub.prompt}"
+            )
+            items.append(Item(question=sub, text=text, stage=c.description, parent=chosen.id))
+        return RoundState(config=config, items=items, parents=[chosen])
+
+    @property
+    def parent(self) -> Question:
+        return self.state.parents[0]
+
+    def follow_up(self, item: Item, answer: str, grade: Grade) -> FollowUp | None:
+        if grade.overall >= 4.0 or grade.overall < 0.25 or not answer.strip():
+            return None
+        missed = missed_points(grade)
+        note = self.note_for(missed[0], self.parent) if missed else None
+        stage = (item.stage or "this stage").lower()
+        return choose_follow_up(
+            item.question,
+            grade,
+            settings=self.ctx.settings,
+            asked=self.state.asked,
+            note=note,
+            template=f"Before we leave {stage}: what about {{cue}}? How would it change your design?",
+        )
+
+    def after_item(self, item: Item, result: ItemResult) -> Iterator[Notice]:
+        """Credit and skip the next stages the transcript has already covered."""
+        transcript = "\n\n".join(r.answer for r in self.state.results if r.answer.strip())
+        if not transcript:
+            return
+        whole = self._offline_grade(self.parent, transcript)
+        scores = {c.criterion_id: c.score for c in whole.criteria}
+        while self.state.pos < len(self.state.items):
+            nxt = self.state.items[self.state.pos]
+            key = nxt.question.id.rsplit("#", 1)[-1]
+            if scores.get(key, 0.0) < COVERED_ENOUGH:
+                break
+            grade = self._offline_grade(nxt.question, transcript)
+            self.state.results.append(
+                ItemResult(
+                    question_id=nxt.question.id,
+                    topic=nxt.question.topic,
+                    prompt=nxt.text,
+                    stage=nxt.stage,
+                    parent=nxt.parent,
+                    grade=grade,
+                    covered_earlier=True,
+                )
+            )
+            self.state.pos += 1
+            self._save()
+            yield Notice(text=f"You've already covered {nxt.stage.lower()}; moving on.")
