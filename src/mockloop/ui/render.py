@@ -1,0 +1,395 @@
+"""Pure conversions from library objects to what the Gradio app shows: chat messages and HTML.
+
+No Gradio import and no I/O, so every function is tested without a server:
+
+    step_messages(Ask(text="What is dropout?", index=1, total=2, ...))
+      -> [{"role": "assistant", "content": "**Question 1 of 2** · regularization\\n\\nWhat is dropout?"}]
+    feedback_card_html(feedback)  -> '<div class="ml-card">… 3.4/5 … lean hire …</div>'
+
+Chat messages are plain dicts in the Chatbot's "messages" format (role, content, optional
+metadata with a title: Gradio shows those as a collapsible box). Every piece of user or note text
+that goes into HTML is escaped here; the Chatbot sanitises its own Markdown.
+Leaves out: calling the library (handlers.py) and layout (blocks.py).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import PurePath
+
+from mockloop.models import Citation, Grade, Hit
+
+SIGNAL_CLASS = {
+    "strong no hire": "sig-0",
+    "no hire": "sig-1",
+    "lean hire": "sig-2",
+    "hire": "sig-3",
+    "strong hire": "sig-4",
+}
+ROUND_TITLES = {
+    "breadth": "ML breadth rapid-fire",
+    "mlsd": "ML system design",
+    "deep-dive": "Project deep dive",
+    "behavioral": "Behavioral",
+    "nlp": "NLP depth",
+    "ranking": "Ranking depth",
+}
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _md(text: str) -> str:
+    """Text safe to drop into Markdown: no raw HTML, no accidental emphasis or headings."""
+    text = html.escape(str(text), quote=False)
+    return re.sub(r"([\\`*_#\[\]|])", r"\\\1", text)
+
+
+def fmt_seconds(seconds: float | None) -> str:
+    """65 -> '1:05'."""
+    if seconds is None:
+        return ""
+    s = max(0, round(seconds))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def topic_label(topic: str) -> str:
+    """'loss-functions' -> 'loss functions'."""
+    return re.sub(r"[-_]+", " ", topic).strip()
+
+
+def signal_badge(signal: str | None) -> str:
+    if not signal:
+        return ""
+    return f'<span class="ml-signal {SIGNAL_CLASS.get(signal, "")}">{_e(signal)}</span>'
+
+
+# -- chat messages ---------------------------------------------------------------------------
+def ask_message(ask) -> dict:
+    """An interviewer question (or follow-up) as a chat message."""
+    if ask.follow_up:
+        head = "**Follow-up**"
+    else:
+        where = ask.stage or topic_label(ask.topic)
+        head = f"**Question {ask.index} of {ask.total}** · {_md(where)}"
+        if ask.time_budget_s:
+            head += f" · ⏱ {fmt_seconds(ask.time_budget_s)}"
+    body = f"{head}\n\n{_md(ask.text)}"
+    if getattr(ask, "suggestion", None):
+        body += f"\n\n_Tip from your notes: {_md(ask.suggestion)}_"
+    return {"role": "assistant", "content": body}
+
+
+def feedback_message(fb) -> dict:
+    """Feedback on one answer: a collapsible chat box titled with the score and hire signal."""
+    g: Grade = fb.grade
+    where = fb.stage or topic_label(fb.topic)
+    lines = []
+    for c in g.criteria:
+        lines.append(f"- **{_md(c.description or c.criterion_id)}**: {c.score:.2f}")
+        lines += [f"  - ✓ {_md(ev.point)} — “{_md(ev.quote)}”" for ev in c.covered[:2]]
+        lines += [f"  - ✗ missing: {_md(p)}" for p in c.missing[:3]]
+    lines += [f"- ⚑ red flag: {_md(f)}" for f in g.red_flags]
+    if g.feedback:
+        lines.append(f"\n{_md(g.feedback)}")
+    labels = citation_labels(g.citations)
+    if labels:
+        lines.append("\n📖 Reread: " + "; ".join(_md(x) for x in labels[:4]))
+    lines += [f"\n⚠️ {_md(n)}" for n in g.notices]
+    title = f"Feedback · {where}: {g.overall:.1f}/5 · {g.hire_signal}"
+    return {
+        "role": "assistant",
+        "content": "\n".join(lines) or "No details.",
+        "metadata": {"title": title, "status": "done"},
+    }
+
+
+def notice_message(text: str) -> dict:
+    return {"role": "assistant", "content": f"⚠️ {_md(text)}"}
+
+
+def hint_message(text: str) -> dict:
+    return {"role": "assistant", "content": f"💡 **Hint:** {_md(text)}"}
+
+
+def summary_message(summary) -> dict:
+    head = "**Round over**"
+    if summary.overall is not None:
+        head += f" — {summary.overall:.1f}/5 · {summary.hire_signal}"
+    if summary.ended_early:
+        head += " (ended early)"
+    return {
+        "role": "assistant",
+        "content": head + "\n\nThe summary and your report are on the right.",
+    }
+
+
+def step_messages(step) -> list[dict]:
+    """The chat messages one round step adds (Delta previews are handled by the streamer)."""
+    kind = getattr(step, "kind", None)
+    if kind == "ask":
+        return [ask_message(step)]
+    if kind == "feedback":
+        return [feedback_message(step)]
+    if kind == "notice":
+        return [notice_message(step.text)]
+    if kind == "hint":
+        return [hint_message(step.text)]
+    if kind == "summary":
+        return [summary_message(step)]
+    return []
+
+
+def user_message(text: str) -> dict:
+    return {"role": "user", "content": _md(text) if text.strip() else "_(no answer)_"}
+
+
+# -- the timer -------------------------------------------------------------------------------
+def timer_html(ask, session_id: str) -> str:
+    """A countdown for a timed question; the page's script ticks it (see blocks.HEAD)."""
+    if ask is None or ask.follow_up or not ask.time_budget_s:
+        return ""
+    key = f"{session_id}-{ask.index}-{ask.question_id}"
+    return (
+        f'<div class="ml-timer" data-key="{_e(key)}" data-budget="{int(ask.time_budget_s)}">'
+        f'⏱ <span class="ml-timer-left">{fmt_seconds(ask.time_budget_s)}</span>'
+        f' <span class="ml-timer-label">left of {fmt_seconds(ask.time_budget_s)}</span></div>'
+    )
+
+
+# -- feedback card ---------------------------------------------------------------------------
+def citation_labels(citations: Iterable[Citation]) -> list[str]:
+    return list(dict.fromkeys(c.label for c in citations))
+
+
+def _reread_html(citations: list[Citation], notes: Mapping[str, str]) -> str:
+    if not citations:
+        return ""
+    items = []
+    seen: set[str] = set()
+    for c in citations:
+        if c.label in seen:
+            continue
+        seen.add(c.label)
+        why = f'<div class="ml-why">for: {_e(c.point)}</div>' if c.point else ""
+        text = notes.get(c.chunk_id)
+        body = f'<div class="ml-note-text">{_e(text)}</div>' if text else ""
+        items.append(
+            f'<details class="ml-cite"><summary>📖 {_e(c.label)}</summary>{why}{body}</details>'
+        )
+    return '<div class="ml-section"><h4>Notes to reread</h4>' + "".join(items) + "</div>"
+
+
+def _criterion_html(c) -> str:
+    pct = round(100 * c.score)
+    covered = "".join(
+        f'<li class="ml-ok">✓ {_e(ev.point)}<blockquote>“{_e(ev.quote)}”</blockquote></li>'
+        for ev in c.covered
+    )
+    missing = "".join(f'<li class="ml-miss">✗ {_e(p)}</li>' for p in c.missing)
+    points = f"<ul>{covered}{missing}</ul>" if covered or missing else ""
+    return (
+        f'<div class="ml-crit"><div class="ml-crit-head"><span>{_e(c.description or c.criterion_id)}'
+        f'</span><span class="ml-crit-score">{c.score:.2f}</span></div>'
+        f'<div class="ml-bar"><div style="width:{pct}%"></div></div>{points}</div>'
+    )
+
+
+def grade_card_html(
+    grade: Grade,
+    *,
+    title: str = "",
+    prompt: str = "",
+    elapsed_s: float | None = None,
+    budget_s: int | None = None,
+    notes: Mapping[str, str] | None = None,
+) -> str:
+    """A Grade as a card: overall score, hire signal, criteria with evidence, missing, notes."""
+    timing = ""
+    if elapsed_s is not None and budget_s:
+        over = elapsed_s > budget_s
+        timing = (
+            f'<div class="ml-timing{" ml-over" if over else ""}">answered in '
+            f"{fmt_seconds(elapsed_s)} of {fmt_seconds(budget_s)}{' — over time' if over else ''}</div>"
+        )
+    flags = "".join(f'<div class="ml-flag">⚑ red flag: {_e(f)}</div>' for f in grade.red_flags)
+    feedback = f'<p class="ml-feedback">{_e(grade.feedback)}</p>' if grade.feedback else ""
+    notices = "".join(f'<div class="ml-notice">⚠️ {_e(n)}</div>' for n in grade.notices)
+    criteria = "".join(_criterion_html(c) for c in grade.criteria)
+    return (
+        '<div class="ml-card">'
+        f'<div class="ml-card-head"><div class="ml-score">{grade.overall:.1f}<small>/5</small></div>'
+        f'<div class="ml-card-title">{signal_badge(grade.hire_signal)}'
+        f'<div class="ml-topic">{_e(title)}</div></div></div>'
+        f"{f'<div class=ml-prompt>{_e(prompt)}</div>' if prompt else ''}"
+        f"{timing}{notices}{flags}{feedback}"
+        f'<div class="ml-section"><h4>Per criterion</h4>{criteria}</div>'
+        f"{_reread_html(grade.citations, notes or {})}"
+        f'<div class="ml-grader">graded by {_e(grade.grader)} · rubric {_e(grade.rubric_version)}</div>'
+        "</div>"
+    )
+
+
+def feedback_card_html(fb, notes: Mapping[str, str] | None = None) -> str:
+    where = fb.stage or topic_label(fb.topic)
+    return grade_card_html(
+        fb.grade,
+        title=where,
+        prompt=fb.prompt,
+        elapsed_s=fb.elapsed_s,
+        budget_s=fb.time_budget_s,
+        notes=notes,
+    )
+
+
+def summary_html(summary, notes: Mapping[str, str] | None = None) -> str:
+    """The end-of-round summary: overall, per-question table, strong/weak topics, notes, feedback."""
+    notes = notes or {}
+    title = ROUND_TITLES.get(summary.round, summary.round)
+    score = f"{summary.overall:.1f}<small>/5</small>" if summary.overall is not None else "–"
+    early = ' <span class="ml-muted">(ended early)</span>' if summary.ended_early else ""
+    rows = []
+    for i, r in enumerate(summary.items, 1):
+        label = r.stage or topic_label(r.topic)
+        if r.grade is None:
+            result = '<span class="ml-muted">not answered</span>'
+        else:
+            result = f"{r.grade.overall:.1f} {signal_badge(r.grade.hire_signal)}"
+        flag = " (skipped)" if r.skipped else " (covered earlier)" if r.covered_earlier else ""
+        timing = ""
+        if r.elapsed_s is not None and r.time_budget_s:
+            cls = ' class="ml-over"' if r.elapsed_s > r.time_budget_s else ""
+            timing = (
+                f"<span{cls}>{fmt_seconds(r.elapsed_s)} / {fmt_seconds(r.time_budget_s)}</span>"
+            )
+        rows.append(
+            f"<tr><td>{i}</td><td>{_e(label)}{_e(flag)}</td><td>{result}</td><td>{timing}</td></tr>"
+        )
+    table = (
+        '<table class="ml-table"><thead><tr><th>#</th><th>question</th><th>score</th><th>time</th>'
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+    topics = ""
+    if summary.strongest:
+        topics += (
+            "<div>💪 Strongest: "
+            + ", ".join(f"{_e(topic_label(t.topic))} ({t.mean:.1f})" for t in summary.strongest)
+            + "</div>"
+        )
+    if summary.weakest:
+        topics += (
+            "<div>🎯 Work on: "
+            + ", ".join(f"{_e(topic_label(t.topic))} ({t.mean:.1f})" for t in summary.weakest)
+            + "</div>"
+        )
+    cards = "".join(
+        f'<details class="ml-more"><summary>Feedback · {_e(f.stage or topic_label(f.topic))}: '
+        f"{f.grade.overall:.1f}/5</summary>{feedback_card_html(f, notes)}</details>"
+        for f in [*summary.deferred, *summary.finals]
+    )
+    return (
+        '<div class="ml-card ml-summary">'
+        f'<div class="ml-card-head"><div class="ml-score">{score}</div><div class="ml-card-title">'
+        f'{signal_badge(summary.hire_signal)}<div class="ml-topic">{_e(title)} — summary{early}</div>'
+        f'</div></div>{table}<div class="ml-section">{topics}</div>'
+        f"{_reread_html(summary.reread, notes)}{cards}</div>"
+    )
+
+
+def placeholder_card(text: str) -> str:
+    return f'<div class="ml-card ml-empty">{_e(text)}</div>'
+
+
+# -- notes tab -------------------------------------------------------------------------------
+def ingest_summary_md(summary) -> str:
+    """What an ingest did, with every skipped file and its reason."""
+    head = (
+        f"**{summary.added} added · {summary.changed} changed · {summary.unchanged} unchanged · "
+        f"{summary.removed} removed · {len(summary.skipped)} skipped** "
+        f"(of {summary.files_seen} files; {summary.chunks_written} chunks written)"
+    )
+    lines = [("✅ " if summary.ok else "❌ ") + head]
+    if summary.skipped:
+        lines.append("")
+        lines.append("| skipped file | why |")
+        lines.append("|---|---|")
+        lines += [f"| {_md(PurePath(p).name)} | {_md(r)} |" for p, r in summary.skipped]
+    if summary.ignored:
+        lines.append(f"\n{summary.ignored} files of other types were ignored.")
+    if not summary.ok:
+        lines.append(
+            "\nNothing could be ingested. mockloop reads .md, .txt, .pdf, .csv and .zip "
+            "(Notion export) files."
+        )
+    return "\n".join(lines)
+
+
+def sources_rows(sources: Mapping[str, int]) -> list[list]:
+    return [[name, n] for name, n in sources.items()]
+
+
+def hits_html(query: str, hits: list[Hit], width: int = 360) -> str:
+    """Search hits: rank, citation, score and a snippet of the chunk."""
+    if not query.strip():
+        return ""
+    if not hits:
+        return f'<div class="ml-muted">No notes match “{_e(query)}”.</div>'
+    items = []
+    for rank, h in enumerate(hits, 1):
+        flat = re.sub(r"\s+", " ", h.text).strip()
+        snip = flat if len(flat) <= width else flat[: width - 1].rsplit(" ", 1)[0] + "…"
+        items.append(
+            f'<div class="ml-hit"><div class="ml-hit-cite"><b>{rank}.</b> {_e(h.citation)}'
+            f'<span class="ml-muted"> · {h.score:.3f}</span></div><div>{_e(snip)}</div></div>'
+        )
+    return "".join(items)
+
+
+# -- batch tab -------------------------------------------------------------------------------
+BATCH_HEADERS = ["row", "id", "question", "topic", "overall", "hire signal", "missing"]
+
+
+def batch_rows(results: list[dict]) -> list[list]:
+    rows = []
+    for r in results:
+        missing = [m for c in r["grade"]["criteria"] for m in c["missing"]]
+        rows.append(
+            [
+                r["row"],
+                r["id"],
+                r["question_id"],
+                r["topic"],
+                round(r["overall"], 2),
+                r["hire_signal"],
+                "; ".join(missing[:3]),
+            ]
+        )
+    return rows
+
+
+def batch_summary_md(summary, name: str) -> str:
+    """Counts, the mean, and every skipped row with its reason."""
+    graded = len(summary.results)
+    mean = sum(r["overall"] for r in summary.results) / graded if graded else 0.0
+    icon = "✅" if graded else "❌"
+    lines = [
+        f"{icon} **{_md(name)}: {summary.rows} rows — {graded} graded, {summary.skipped} skipped**"
+        + (f", mean {mean:.2f}/5" if graded else "")
+    ]
+    if summary.reused:
+        lines.append(f"{summary.reused} grades reused from an earlier run of the same file.")
+    if summary.problems:
+        lines += ["", "| row | why it was skipped |", "|---|---|"]
+        lines += [f"| {p.row or 'file'} | {_md(p.reason)} |" for p in summary.problems]
+    return "\n".join(lines)
+
+
+# -- secrets ---------------------------------------------------------------------------------
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """The text with every secret value (of 4+ characters) replaced by ***."""
+    for s in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(s, "***")
+    return text
