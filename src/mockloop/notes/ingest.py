@@ -150,11 +150,12 @@ class _Run:
             taken: set[str] = set()
             for path in paths:
                 root = _root_key(path)
-                seen.setdefault(root, set())
+                if _readable_root(path):  # a missing drive or a corrupt zip removes nothing
+                    seen.setdefault(root, set())
                 for item in _enumerate(path, self.cap, stack, self.summary):
                     if item.source is not None:
                         item.source = _unique(item.source, taken)
-                        seen[root].add(item.source)
+                        seen.get(root, set()).add(item.source)
                         self.summary.files_seen += 1
                     if isinstance(item, Skip):
                         self.summary.skipped.append((item.display, item.reason))
@@ -395,6 +396,13 @@ def _root_key(path: Path) -> str:
     return str(path.expanduser().resolve())
 
 
+def _readable_root(path: Path) -> bool:
+    path = path.expanduser()
+    if not path.exists():
+        return False
+    return zipfile.is_zipfile(path) if path.suffix.lower() == ".zip" else True
+
+
 def _enumerate(path: Path, cap: int, stack: ExitStack, summary: IngestSummary) -> Iterator:
     path = path.expanduser()
     root = _root_key(path)
@@ -420,13 +428,13 @@ def _walk(top: Path, root: str, cap: int, stack: ExitStack, summary: IngestSumma
         st = folder.stat()
         key = (st.st_dev, st.st_ino)
         if key in visiting:
-            yield Skip(None, str(folder), "symlink loop (points back to a parent folder)")
+            yield Skip(str(rel), str(folder), "symlink loop (points back to a parent folder)")
             return
         visiting.append(key)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as e:
-            yield Skip(None, str(folder), f"cannot list folder: {e.strerror or e}")
+            yield Skip(str(rel), str(folder), f"cannot list folder: {e.strerror or e}")
             visiting.pop()
             return
         for entry in entries:
