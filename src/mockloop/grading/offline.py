@@ -11,6 +11,7 @@ looking up notes (citations.py), the LLM judge (judge.py).
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Sequence
@@ -95,7 +96,10 @@ class _Encoded:
     spans: list[Span]
     span_vecs: np.ndarray
     span_words: list[set[str]]
-    span_short: list[bool]
+    span_bigrams: list[set[tuple[str, str]]]
+    span_negated: list[bool]
+    span_len: list[float]
+    span_prompt_cos: list[float]
     span_discount: list[float]
 
 
@@ -133,56 +137,105 @@ def _encode_answer(answer: str, drop: list[Span], prompt_words: set[str], prompt
         if not any(s.start < d.end and d.start < s.end for d in drop)
     ]
     vecs = _embed([s.quote for s in spans], model)
-    words = [set(content_words(s.quote)) for s in spans]
+    word_lists = [content_words(s.quote) for s in spans]
+    words = [set(w) for w in word_lists]
+    prompt_cos = [float(v @ prompt_vec) for v in vecs]
     discount = []
-    for w, v in zip(words, vecs, strict=True):
+    for w, pc in zip(words, prompt_cos, strict=True):
         novel = w - prompt_words
         if not novel:
             discount.append(0.2)  # only restates the question
-        elif float(v @ prompt_vec) > 0.85 and len(novel) / max(1, len(w)) < 0.34:
+        elif pc > 0.85 and len(novel) / max(1, len(w)) < 0.34:
             discount.append(0.5)
         else:
             discount.append(1.0)
-    short = [len(tokens(s.quote)) < 3 for s in spans]
-    return _Encoded(spans, vecs, words, short, discount)
+    return _Encoded(
+        spans=spans,
+        span_vecs=vecs,
+        span_words=words,
+        span_bigrams=[_bigrams(w) for w in word_lists],
+        span_negated=[is_negated(s.quote) for s in spans],
+        span_len=[math.log1p(len(tokens(s.quote))) for s in spans],
+        span_prompt_cos=prompt_cos,
+        span_discount=discount,
+    )
 
 
 def _antonym_clash(point_words: set[str], span_words: set[str]) -> bool:
     return any(_ANTONYM_OF.get(w) in span_words and w not in span_words for w in point_words)
 
 
-def match_features(
-    point: str, point_vec, enc: _Encoded, j: int, prompt_words: set[str], point_words: set[str]
-) -> MatchFeatures:
-    """Features of span j of the answer against one key point."""
-    sw = enc.span_words[j]
-    novel = point_words - prompt_words
-    return MatchFeatures(
-        cosine=float(enc.span_vecs[j] @ point_vec),
-        recall=len(point_words & sw) / len(point_words) if point_words else 0.0,
-        novel_recall=(len(novel & sw) / len(novel))
-        if novel
-        else (len(point_words & sw) / len(point_words) if point_words else 0.0),
-        negation_mismatch=float(is_negated(point) != is_negated(enc.spans[j].quote)),
-        antonym=float(_antonym_clash(point_words, sw)),
-        short=float(enc.span_short[j]),
+def _bigrams(words: list[str]) -> set[tuple[str, str]]:
+    return set(zip(words, words[1:], strict=False))
+
+
+@dataclass
+class _Point:
+    text: str
+    vec: np.ndarray
+    words: set[str]
+    bigrams: set[tuple[str, str]]
+    negated: bool
+    length: float
+
+
+def _point(text: str, vec: np.ndarray) -> _Point:
+    words = content_words(text)
+    return _Point(
+        text, vec, set(words), _bigrams(words), is_negated(text), math.log1p(len(tokens(text)))
     )
 
 
-def _best_match(point: str, point_vec, enc: _Encoded, prompt_words: set[str]) -> tuple[float, int]:
+def match_features(point: _Point, enc: _Encoded, j: int, prompt_words: set[str]) -> MatchFeatures:
+    """Features of span j of the answer against one key point."""
+    sw = enc.span_words[j]
+    pw = point.words
+    novel = pw - prompt_words
+    recall = len(pw & sw) / len(pw) if pw else 0.0
+    return MatchFeatures(
+        cosine=float(enc.span_vecs[j] @ point.vec),
+        prompt_cosine=enc.span_prompt_cos[j],
+        recall=recall,
+        precision=len(pw & sw) / len(sw) if sw else 0.0,
+        novel_recall=len(novel & sw) / len(novel) if novel else recall,
+        bigram_recall=len(point.bigrams & enc.span_bigrams[j]) / len(point.bigrams)
+        if point.bigrams
+        else recall,
+        negation_mismatch=float(point.negated != enc.span_negated[j]),
+        antonym=float(_antonym_clash(pw, sw)),
+        span_len=enc.span_len[j],
+        point_len=point.length,
+        extra=len(sw - prompt_words - pw) / len(sw) if sw else 0.0,
+    )
+
+
+def _best_match(point: _Point, enc: _Encoded, prompt_words: set[str]) -> tuple[float, int]:
     """(match probability, span index) of the span that best states the point; (0, -1) if none."""
     if not enc.spans:
         return 0.0, -1
-    cos = enc.span_vecs @ point_vec
+    cos = enc.span_vecs @ point.vec
     order = np.argsort(-cos)[:TOP_SPANS]
-    pw = set(content_words(point))
     best, best_j = 0.0, -1
     for j in order:
-        f = match_features(point, point_vec, enc, int(j), prompt_words, pw)
+        f = match_features(point, enc, int(j), prompt_words)
         p = scoring.match_probability(f) * enc.span_discount[j]
         if p > best:
             best, best_j = p, int(j)
     return best, best_j
+
+
+def best_features(
+    question: Question, point: str, answer: str, settings: Settings | None = None
+) -> MatchFeatures | None:
+    """Features of the answer span that best matches one point (used to refit MatchModel)."""
+    settings = settings or Settings.from_env()
+    model = settings.embed_model
+    prompt_words = set(content_words(question.prompt))
+    prompt_vec = _embed([question.prompt], model)[0]
+    enc = _encode_answer(answer, injection_spans(answer), prompt_words, prompt_vec, model)
+    pt = _point(point, _embed([point], model)[0])
+    _, j = _best_match(pt, enc, prompt_words)
+    return None if j < 0 else match_features(pt, enc, j, prompt_words)
 
 
 _STRUCTURAL_FLAGS: list[tuple[re.Pattern, callable]] = [
@@ -210,13 +263,13 @@ _STRUCTURAL_FLAGS: list[tuple[re.Pattern, callable]] = [
 
 
 def _red_flag_hit(
-    flag: str, flag_vec, enc: _Encoded, sig: Signals, n_words: int, prompt_words: set[str]
+    flag: _Point, enc: _Encoded, sig: Signals, n_words: int, prompt_words: set[str]
 ) -> bool:
     for pattern, detector in _STRUCTURAL_FLAGS:
-        if pattern.search(flag):
+        if pattern.search(flag.text):
             return detector(sig, n_words)
-    prob, j = _best_match(flag, flag_vec, enc, prompt_words)
-    return j >= 0 and prob >= 0.9 and float(enc.span_vecs[j] @ flag_vec) >= 0.6
+    prob, j = _best_match(flag, enc, prompt_words)
+    return j >= 0 and prob >= 0.9 and float(enc.span_vecs[j] @ flag.vec) >= 0.6
 
 
 def _signal_for(criterion: Criterion, round_name: str, sig: Signals) -> tuple[float, float] | None:
@@ -264,14 +317,14 @@ def _score_rubric(question: Question, rubric: Rubric, answer: str, settings: Set
     points = [p for c in rubric.criteria for p in c.key_points]
     flags = [f for c in rubric.criteria for f in c.red_flags]
     vecs = _embed(points + flags, model)
-    point_vec = dict(zip(points + flags, vecs, strict=True))
+    pts = {t: _point(t, v) for t, v in zip(points + flags, vecs, strict=True)}
 
     graded: list[CriterionGrade] = []
     hit_flags: list[str] = []
     for c in rubric.criteria:
         covs, covered, missing = [], [], []
         for p in c.key_points:
-            prob, j = _best_match(p, point_vec[p], enc, prompt_words)
+            prob, j = _best_match(pts[p], enc, prompt_words)
             cov = scoring.point_coverage(prob)
             covs.append(cov)
             if cov >= COVERED and j >= 0:
@@ -281,7 +334,7 @@ def _score_rubric(question: Question, rubric: Rubric, answer: str, settings: Set
         hits = [
             f
             for f in c.red_flags
-            if enc.spans and _red_flag_hit(f, point_vec[f], enc, sig, n_words, prompt_words)
+            if enc.spans and _red_flag_hit(pts[f], enc, sig, n_words, prompt_words)
         ]
         hit_flags += hits
         score = scoring.criterion_score(covs, red_flags_hit=len(hits)) if covs else 0.0

@@ -39,27 +39,44 @@ COVERED = 0.5  # a key point counts as covered (with evidence) at this coverage 
 
 @dataclass(frozen=True)
 class MatchFeatures:
-    """How well one answer span matches one key point."""
+    """How well one answer span matches one key point (see offline.match_features)."""
 
     cosine: float  # embedding cosine, span vs point
-    recall: float  # share of the point's content words present in the span (stemmed)
-    novel_recall: float  # the same, counting only words the question's prompt did not give away
+    prompt_cosine: float = 0.0  # embedding cosine, span vs the question's prompt
+    recall: float = 0.0  # share of the point's content words present in the span (stemmed)
+    precision: float = 0.0  # share of the span's content words that are in the point
+    novel_recall: float = 0.0  # recall over the point's words that the prompt did not give away
+    bigram_recall: float = 0.0  # share of the point's content-word bigrams present in the span
     negation_mismatch: float = 0.0  # 1 when exactly one of span and point is negated
     antonym: float = 0.0  # 1 when the span uses an antonym of a word in the point
-    short: float = 0.0  # 1 when the span has fewer than 3 words
+    span_len: float = 0.0  # log(1 + words in the span)
+    point_len: float = 0.0  # log(1 + words in the point)
+    extra: float = 0.0  # share of the span's content words in neither the prompt nor the point
+
+
+FEATURES: tuple[str, ...] = tuple(MatchFeatures.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
 class MatchModel:
-    """Logistic weights over MatchFeatures (fitted on SemEval-2013 Beetle *train*; see evals/README)."""
+    """Logistic weights over MatchFeatures.
 
-    bias: float = -4.2
-    cosine: float = 4.0
-    recall: float = 1.6
-    novel_recall: float = 1.6
-    negation_mismatch: float = -1.0
-    antonym: float = -1.2
-    short: float = -0.6
+    Fitted on the SemEval-2013 Beetle *train* split (reference answer = one key point, label
+    correct vs not) with `mockloop eval grading --fit-match-model`; see evals/README.md.
+    """
+
+    bias: float = 0.126
+    cosine: float = 1.818
+    prompt_cosine: float = -0.269
+    recall: float = 0.528
+    precision: float = 0.583
+    novel_recall: float = 0.294
+    bigram_recall: float = 1.151
+    negation_mismatch: float = 0.287
+    antonym: float = 0.12
+    span_len: float = 0.908
+    point_len: float = -1.776
+    extra: float = 0.218
 
 
 DEFAULT_MATCH = MatchModel()
@@ -67,15 +84,7 @@ DEFAULT_MATCH = MatchModel()
 
 def match_probability(f: MatchFeatures, model: MatchModel = DEFAULT_MATCH) -> float:
     """Probability that the span states the point: a logistic over the features."""
-    z = (
-        model.bias
-        + model.cosine * f.cosine
-        + model.recall * f.recall
-        + model.novel_recall * f.novel_recall
-        + model.negation_mismatch * f.negation_mismatch
-        + model.antonym * f.antonym
-        + model.short * f.short
-    )
+    z = model.bias + sum(getattr(model, name) * getattr(f, name) for name in FEATURES)
     return 1.0 / (1.0 + math.exp(-z))
 
 
