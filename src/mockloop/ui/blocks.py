@@ -80,7 +80,7 @@ CSS = """
   color: var(--body-text-color); font-style: italic; }
 .ml-flag { color: #a5361e; font-weight: 600; margin: 0.2rem 0; }
 .ml-notice { background: #fff4d6; border-radius: 6px; padding: 0.3rem 0.6rem; margin: 0.3rem 0; font-size: 0.88rem; }
-.ml-feedback { margin: 0.5rem 0; }
+.ml-feedback { margin: 0.4rem 0; white-space: pre-line; font-size: 0.88rem; }
 .ml-timing { font-size: 0.85rem; color: var(--body-text-color-subdued); }
 .ml-over { color: #a5361e; }
 .ml-cite { margin: 0.25rem 0; font-size: 0.88rem; }
@@ -153,21 +153,21 @@ def _interview_tab(ui: UiApp) -> dict:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             with gr.Row():
-                rnd = gr.Dropdown(ui.round_choices(), value="breadth", label="Round", scale=2)
-                n = gr.Slider(1, 10, value=5, step=1, label="Questions", scale=2)
-                feedback = gr.Radio(
-                    ["after each answer", "at the end"],
-                    value="after each answer",
-                    label="Feedback",
-                    scale=2,
-                )
+                rnd = gr.Dropdown(ui.round_choices(), value="breadth", label="Round", scale=3)
                 model = gr.Dropdown(
                     ["offline"],
                     value="offline",
                     allow_custom_value=True,
                     label="Model",
-                    info=None,
                     scale=2,
+                )
+            with gr.Row():
+                n = gr.Slider(1, 10, value=5, step=1, label="Questions", scale=2)
+                feedback = gr.Radio(
+                    ["after each answer", "at the end"],
+                    value="after each answer",
+                    label="Feedback",
+                    scale=3,
                 )
             project = gr.Dropdown(
                 [],
@@ -182,6 +182,7 @@ def _interview_tab(ui: UiApp) -> dict:
             chat = gr.Chatbot(
                 [],
                 label="Interview",
+                show_label=False,
                 height=470,
                 elem_id="ml-chat",
                 buttons=["copy"],
@@ -198,8 +199,8 @@ def _interview_tab(ui: UiApp) -> dict:
             )
             with gr.Row():
                 send = gr.Button("Send answer", variant="primary", interactive=False)
-                hint = gr.Button("💡 Hint", interactive=False)
-                skip = gr.Button("⏭ Skip", interactive=False)
+                hint = gr.Button("Hint", interactive=False)
+                skip = gr.Button("Skip", interactive=False)
                 end = gr.Button("■ End round", variant="stop", interactive=False)
             gr.Markdown(MODEL_HELP, elem_classes=["ml-muted"])
         with gr.Column(scale=2):
@@ -212,7 +213,7 @@ def _interview_tab(ui: UiApp) -> dict:
                 elem_id="ml-card",
             )
             report = gr.DownloadButton(
-                "⬇ Download session report", visible=False, elem_id="ml-report"
+                "Download session report", visible=False, elem_id="ml-report"
             )
     outputs = [chat, timer, card, answer, send, hint, skip, end, report, state]
     start.click(
@@ -308,16 +309,14 @@ def _batch_tab(ui: UiApp) -> None:
                 cite = gr.Checkbox(True, label="Cite my notes for missed points")
             go = gr.Button("Grade", variant="primary")
             gr.DownloadButton(
-                "⬇ Example answers.csv", value=ui.example_batch, size="sm", variant="secondary"
+                "Example answers.csv", value=ui.example_batch, size="sm", variant="secondary"
             )
         with gr.Column(scale=3):
             summary = gr.Markdown(label="Batch summary", elem_id="ml-batch-summary")
             with gr.Row():
-                csv_btn = gr.DownloadButton("⬇ results.csv", visible=False, elem_id="ml-dl-csv")
-                jsonl_btn = gr.DownloadButton(
-                    "⬇ results.jsonl", visible=False, elem_id="ml-dl-jsonl"
-                )
-                html_btn = gr.DownloadButton("⬇ report.html", visible=False, elem_id="ml-dl-html")
+                csv_btn = gr.DownloadButton("results.csv", visible=False, elem_id="ml-dl-csv")
+                jsonl_btn = gr.DownloadButton("results.jsonl", visible=False, elem_id="ml-dl-jsonl")
+                html_btn = gr.DownloadButton("report.html", visible=False, elem_id="ml-dl-html")
     table = gr.Dataframe(
         headers=render.BATCH_HEADERS,
         label="Results",

@@ -78,8 +78,11 @@ def close_state(state) -> None:
 class UiApp:
     """The handlers, and what every browser session shares."""
 
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, provider_factory=None):
+        from mockloop.llm import get_provider
+
         self.settings = settings or Settings.from_env()
+        self.provider_factory = provider_factory or get_provider  # spec -> llm.Provider
         self.settings.ensure_home()
         self.notes_lock = threading.Lock()
         self._retriever = None
@@ -146,7 +149,7 @@ class UiApp:
             notes = f"{len(sources)} notes · {sum(sources.values())} chunks"
         from mockloop.llm import safe_spec
 
-        return f"📚 {notes} · 🤖 default model: `{safe_spec(self.settings.llm)}`"
+        return f"{notes} · default model: `{safe_spec(self.settings.llm)}`"
 
     # -- interview -------------------------------------------------------------------------
     def round_choices(self) -> list[tuple[str, str]]:
@@ -168,7 +171,7 @@ class UiApp:
     def _outputs(self, st: InterviewState, answer: str | None = ""):
         active = st.active
         report = gr.update(value=st.report, visible=st.report is not None)
-        box = gr.update() if answer is None else gr.update(value=answer)
+        box = gr.update() if answer is None else answer
         return (
             list(st.messages),
             st.timer,
@@ -184,7 +187,7 @@ class UiApp:
 
     def start_round(self, round_name, n, feedback, llm, project, state) -> Iterator[tuple]:
         """Start a round for this browser; streams the interviewer's first question."""
-        from mockloop.llm import LLMError, get_provider, safe_spec
+        from mockloop.llm import LLMError, safe_spec
         from mockloop.rounds import start_round
 
         if isinstance(state, InterviewState):
@@ -192,7 +195,7 @@ class UiApp:
         st = InterviewState()
         spec = (llm or "offline").strip() or "offline"
         try:
-            provider = get_provider(spec)
+            provider = self.provider_factory(spec)
         except LLMError as exc:
             st.messages.append(
                 render.notice_message(
@@ -200,8 +203,8 @@ class UiApp:
                     "This round runs offline instead."
                 )
             )
-            spec, provider = "offline", get_provider("offline")
-        feedback = "end" if str(feedback).startswith("end") else "each"
+            spec, provider = "offline", self.provider_factory("offline")
+        feedback = "end" if str(feedback) in ("at the end", "end") else "each"
         retriever = self.retriever()
         try:
             st.session = start_round(
@@ -295,7 +298,7 @@ class UiApp:
                         streaming = {"role": "assistant", "content": ""}
                         st.messages.append(streaming)
                     raw += step.text
-                    streaming["content"] = render._md(raw) + " ▍"
+                    streaming["content"] = render.escape_md(raw) + " ▍"
                     yield self._outputs(st)
                     continue
                 if step.kind == "ask" and streaming is not None:
@@ -407,7 +410,7 @@ class UiApp:
             with self.notes_lock:
                 summary = ingest(paths, self.settings, on_progress=on_progress)
         except StoreError as exc:
-            return (f"❌ {friendly_error(exc)}", *self._sources_outputs())
+            return (f"✗ {friendly_error(exc)}", *self._sources_outputs())
         finally:
             self._notes_changed()
         summary.skipped[:0] = problems
@@ -438,7 +441,7 @@ class UiApp:
             with self.notes_lock:
                 removed = forget([source], self.settings)
         except Exception as exc:  # noqa: BLE001
-            return (f"❌ {friendly_error(exc)}", *self._sources_outputs())
+            return (f"✗ {friendly_error(exc)}", *self._sources_outputs())
         finally:
             self._notes_changed()
         uploads = (self.settings.home / "uploads" / "notes").resolve()
@@ -479,7 +482,13 @@ class UiApp:
         )
         if not staged.paths:
             name, why = staged.refused[0]
-            return (f"❌ {render._md(name)}: {render._md(why)}", [], hidden, hidden, hidden)
+            return (
+                f"✗ {render.escape_md(name)}: {render.escape_md(why)}",
+                [],
+                hidden,
+                hidden,
+                hidden,
+            )
         source = staged.paths[0]
         out_dir = self.settings.reports_dir / "batch"
         out_csv = out_dir / f"{source.stem}-results.csv"
@@ -497,7 +506,7 @@ class UiApp:
                 on_problem=lambda line: None,
             )
         except Exception as exc:  # noqa: BLE001 — e.g. an unreadable file; nothing was lost
-            return (f"❌ {friendly_error(exc)}", [], hidden, hidden, hidden)
+            return (f"✗ {friendly_error(exc)}", [], hidden, hidden, hidden)
         from mockloop.batch import write_results
 
         out_jsonl = write_results(summary.results, out_dir / f"{source.stem}-results.jsonl")

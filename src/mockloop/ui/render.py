@@ -42,7 +42,7 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _md(text: str) -> str:
+def escape_md(text: str) -> str:
     """Text safe to drop into Markdown: no raw HTML, no accidental emphasis or headings."""
     text = html.escape(str(text), quote=False)
     return re.sub(r"([\\`*_#\[\]|])", r"\\\1", text)
@@ -74,12 +74,12 @@ def ask_message(ask) -> dict:
         head = "**Follow-up**"
     else:
         where = ask.stage or topic_label(ask.topic)
-        head = f"**Question {ask.index} of {ask.total}** · {_md(where)}"
+        head = f"**Question {ask.index} of {ask.total}** · {escape_md(where)}"
         if ask.time_budget_s:
-            head += f" · ⏱ {fmt_seconds(ask.time_budget_s)}"
-    body = f"{head}\n\n{_md(ask.text)}"
+            head += f" · {fmt_seconds(ask.time_budget_s)} to answer"
+    body = f"{head}\n\n{escape_md(ask.text)}"
     if getattr(ask, "suggestion", None):
-        body += f"\n\n_Tip from your notes: {_md(ask.suggestion)}_"
+        body += f"\n\n_Tip from your notes: {escape_md(ask.suggestion)}_"
     return {"role": "assistant", "content": body}
 
 
@@ -89,16 +89,16 @@ def feedback_message(fb) -> dict:
     where = fb.stage or topic_label(fb.topic)
     lines = []
     for c in g.criteria:
-        lines.append(f"- **{_md(c.description or c.criterion_id)}**: {c.score:.2f}")
-        lines += [f"  - ✓ {_md(ev.point)} — “{_md(ev.quote)}”" for ev in c.covered[:2]]
-        lines += [f"  - ✗ missing: {_md(p)}" for p in c.missing[:3]]
-    lines += [f"- ⚑ red flag: {_md(f)}" for f in g.red_flags]
+        lines.append(f"- **{escape_md(c.description or c.criterion_id)}**: {c.score:.2f}")
+        lines += [f"  - ✓ {escape_md(ev.point)} — “{escape_md(ev.quote)}”" for ev in c.covered[:2]]
+        lines += [f"  - ✗ missing: {escape_md(p)}" for p in c.missing[:3]]
+    lines += [f"- ⚑ red flag: {escape_md(f)}" for f in g.red_flags]
     if g.feedback:
-        lines.append(f"\n{_md(g.feedback)}")
+        lines.append(f"\n{escape_md(g.feedback)}")
     labels = citation_labels(g.citations)
     if labels:
-        lines.append("\n📖 Reread: " + "; ".join(_md(x) for x in labels[:4]))
-    lines += [f"\n⚠️ {_md(n)}" for n in g.notices]
+        lines.append("\n**Reread:** " + "; ".join(escape_md(x) for x in labels[:4]))
+    lines += [f"\n⚠ {escape_md(n)}" for n in g.notices]
     title = f"Feedback · {where}: {g.overall:.1f}/5 · {g.hire_signal}"
     return {
         "role": "assistant",
@@ -108,11 +108,11 @@ def feedback_message(fb) -> dict:
 
 
 def notice_message(text: str) -> dict:
-    return {"role": "assistant", "content": f"⚠️ {_md(text)}"}
+    return {"role": "assistant", "content": f"⚠ {escape_md(text)}"}
 
 
 def hint_message(text: str) -> dict:
-    return {"role": "assistant", "content": f"💡 **Hint:** {_md(text)}"}
+    return {"role": "assistant", "content": f"**Hint:** {escape_md(text)}"}
 
 
 def summary_message(summary) -> dict:
@@ -144,7 +144,7 @@ def step_messages(step) -> list[dict]:
 
 
 def user_message(text: str) -> dict:
-    return {"role": "user", "content": _md(text) if text.strip() else "_(no answer)_"}
+    return {"role": "user", "content": escape_md(text) if text.strip() else "_(no answer)_"}
 
 
 # -- the timer -------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def timer_html(ask, session_id: str) -> str:
     key = f"{session_id}-{ask.index}-{ask.question_id}"
     return (
         f'<div class="ml-timer" data-key="{_e(key)}" data-budget="{int(ask.time_budget_s)}">'
-        f'⏱ <span class="ml-timer-left">{fmt_seconds(ask.time_budget_s)}</span>'
+        f'<span class="ml-timer-left">{fmt_seconds(ask.time_budget_s)}</span>'
         f' <span class="ml-timer-label">left of {fmt_seconds(ask.time_budget_s)}</span></div>'
     )
 
@@ -178,7 +178,7 @@ def _reread_html(citations: list[Citation], notes: Mapping[str, str]) -> str:
         text = notes.get(c.chunk_id)
         body = f'<div class="ml-note-text">{_e(text)}</div>' if text else ""
         items.append(
-            f'<details class="ml-cite"><summary>📖 {_e(c.label)}</summary>{why}{body}</details>'
+            f'<details class="ml-cite"><summary>{_e(c.label)}</summary>{why}{body}</details>'
         )
     return '<div class="ml-section"><h4>Notes to reread</h4>' + "".join(items) + "</div>"
 
@@ -216,8 +216,13 @@ def grade_card_html(
             f"{fmt_seconds(elapsed_s)} of {fmt_seconds(budget_s)}{' — over time' if over else ''}</div>"
         )
     flags = "".join(f'<div class="ml-flag">⚑ red flag: {_e(f)}</div>' for f in grade.red_flags)
-    feedback = f'<p class="ml-feedback">{_e(grade.feedback)}</p>' if grade.feedback else ""
-    notices = "".join(f'<div class="ml-notice">⚠️ {_e(n)}</div>' for n in grade.notices)
+    feedback = (
+        f'<details class="ml-more"><summary>Written feedback</summary>'
+        f'<p class="ml-feedback">{_e(grade.feedback)}</p></details>'
+        if grade.feedback
+        else ""
+    )
+    notices = "".join(f'<div class="ml-notice">⚠ {_e(n)}</div>' for n in grade.notices)
     criteria = "".join(_criterion_html(c) for c in grade.criteria)
     return (
         '<div class="ml-card">'
@@ -225,9 +230,9 @@ def grade_card_html(
         f'<div class="ml-card-title">{signal_badge(grade.hire_signal)}'
         f'<div class="ml-topic">{_e(title)}</div></div></div>'
         f"{f'<div class=ml-prompt>{_e(prompt)}</div>' if prompt else ''}"
-        f"{timing}{notices}{flags}{feedback}"
+        f"{timing}{notices}{flags}"
         f'<div class="ml-section"><h4>Per criterion</h4>{criteria}</div>'
-        f"{_reread_html(grade.citations, notes or {})}"
+        f"{_reread_html(grade.citations, notes or {})}{feedback}"
         f'<div class="ml-grader">graded by {_e(grade.grader)} · rubric {_e(grade.rubric_version)}</div>'
         "</div>"
     )
@@ -275,27 +280,46 @@ def summary_html(summary, notes: Mapping[str, str] | None = None) -> str:
     topics = ""
     if summary.strongest:
         topics += (
-            "<div>💪 Strongest: "
+            "<div><b>Strongest:</b> "
             + ", ".join(f"{_e(topic_label(t.topic))} ({t.mean:.1f})" for t in summary.strongest)
             + "</div>"
         )
     if summary.weakest:
         topics += (
-            "<div>🎯 Work on: "
+            "<div><b>Work on:</b> "
             + ", ".join(f"{_e(topic_label(t.topic))} ({t.mean:.1f})" for t in summary.weakest)
             + "</div>"
         )
-    cards = "".join(
-        f'<details class="ml-more"><summary>Feedback · {_e(f.stage or topic_label(f.topic))}: '
-        f"{f.grade.overall:.1f}/5</summary>{feedback_card_html(f, notes)}</details>"
-        for f in [*summary.deferred, *summary.finals]
+    cards = [
+        (
+            r.stage or topic_label(r.topic),
+            grade_card_html(
+                r.grade,
+                title=r.stage or topic_label(r.topic),
+                prompt=r.prompt,
+                elapsed_s=r.elapsed_s,
+                budget_s=r.time_budget_s,
+                notes=notes,
+            ),
+        )
+        for r in summary.items
+        if r.grade is not None and not r.skipped
+    ]
+    cards += [
+        (f"whole answer · {topic_label(f.topic)}", feedback_card_html(f, notes))
+        for f in summary.finals
+    ]
+    opened = " open" if len(cards) == 1 else ""
+    details = "".join(
+        f'<details class="ml-more"{opened}><summary>Feedback · {_e(label)}</summary>{card}</details>'
+        for label, card in cards
     )
     return (
         '<div class="ml-card ml-summary">'
         f'<div class="ml-card-head"><div class="ml-score">{score}</div><div class="ml-card-title">'
         f'{signal_badge(summary.hire_signal)}<div class="ml-topic">{_e(title)} — summary{early}</div>'
         f'</div></div>{table}<div class="ml-section">{topics}</div>'
-        f"{_reread_html(summary.reread, notes)}{cards}</div>"
+        f"{_reread_html(summary.reread, notes)}{details}</div>"
     )
 
 
@@ -311,12 +335,12 @@ def ingest_summary_md(summary) -> str:
         f"{summary.removed} removed · {len(summary.skipped)} skipped** "
         f"(of {summary.files_seen} files; {summary.chunks_written} chunks written)"
     )
-    lines = [("✅ " if summary.ok else "❌ ") + head]
+    lines = [("✓ " if summary.ok else "✗ ") + head]
     if summary.skipped:
         lines.append("")
         lines.append("| skipped file | why |")
         lines.append("|---|---|")
-        lines += [f"| {_md(PurePath(p).name)} | {_md(r)} |" for p, r in summary.skipped]
+        lines += [f"| {escape_md(PurePath(p).name)} | {escape_md(r)} |" for p, r in summary.skipped]
     if summary.ignored:
         lines.append(f"\n{summary.ignored} files of other types were ignored.")
     if not summary.ok:
@@ -374,16 +398,16 @@ def batch_summary_md(summary, name: str) -> str:
     """Counts, the mean, and every skipped row with its reason."""
     graded = len(summary.results)
     mean = sum(r["overall"] for r in summary.results) / graded if graded else 0.0
-    icon = "✅" if graded else "❌"
+    icon = "✓" if graded else "✗"
     lines = [
-        f"{icon} **{_md(name)}: {summary.rows} rows — {graded} graded, {summary.skipped} skipped**"
+        f"{icon} **{escape_md(name)}: {summary.rows} rows — {graded} graded, {summary.skipped} skipped**"
         + (f", mean {mean:.2f}/5" if graded else "")
     ]
     if summary.reused:
         lines.append(f"{summary.reused} grades reused from an earlier run of the same file.")
     if summary.problems:
         lines += ["", "| row | why it was skipped |", "|---|---|"]
-        lines += [f"| {p.row or 'file'} | {_md(p.reason)} |" for p in summary.problems]
+        lines += [f"| {p.row or 'file'} | {escape_md(p.reason)} |" for p in summary.problems]
     return "\n".join(lines)
 
 
