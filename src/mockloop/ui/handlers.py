@@ -59,8 +59,14 @@ class InterviewState:
     report: str | None = None  # path of the session report once the round is over
 
     @property
+    def running(self) -> bool:
+        """A round is open (possibly with a saved answer still to grade)."""
+        return self.session is not None and not self.session.finished
+
+    @property
     def active(self) -> bool:
-        return self.session is not None and self.session.current is not None
+        """A question is waiting for an answer."""
+        return self.running and self.session.current is not None
 
     def close(self) -> None:
         conn = getattr(getattr(getattr(self.session, "ctx", None), "log", None), "conn", None)
@@ -146,7 +152,7 @@ class UiApp:
             notes = "no notes ingested yet — add some in the **Notes** tab"
         else:
             sources = r.store.sources()
-            notes = f"{len(sources)} notes · {sum(sources.values())} chunks"
+            notes = f"{_count(len(sources), 'note')} · {_count(sum(sources.values()), 'chunk')}"
         from mockloop.llm import safe_spec
 
         return f"{notes} · default model: `{safe_spec(self.settings.llm)}`"
@@ -177,10 +183,10 @@ class UiApp:
             st.timer,
             st.card,
             box,
+            gr.update(interactive=st.running),
             gr.update(interactive=active),
             gr.update(interactive=active),
-            gr.update(interactive=active),
-            gr.update(interactive=active),
+            gr.update(interactive=st.running),
             report,
             st,
         )
@@ -238,11 +244,16 @@ class UiApp:
 
         st = state if isinstance(state, InterviewState) else InterviewState()
         text = text if isinstance(text, str) else ""
-        if not st.active:
+        if not st.running:
             st.messages.append(
                 render.notice_message("There is no open question: start a round first.")
             )
             yield self._outputs(st, answer=text)
+            return
+        if not st.active:  # an earlier answer was saved but its grading failed: grade it now
+            st.messages.append(render.notice_message("Grading your saved answer again…"))
+            yield self._outputs(st, answer=text)
+            yield from self._run(st, st.session.begin_iter(), keep=text)
             return
         st.messages.append(render.user_message(text))
         st.timer = ""
@@ -280,7 +291,7 @@ class UiApp:
 
     def end(self, state) -> Iterator[tuple]:
         st = state if isinstance(state, InterviewState) else InterviewState()
-        if st.session is None:
+        if not st.running:
             st.messages.append(render.notice_message("No round is running."))
             yield self._outputs(st, answer=None)
             return
@@ -575,6 +586,10 @@ class UiApp:
             for s in sessions
         ]
         return (head, report.round_rows(p), report.topic_rows(p), *figs, rows)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _clip(text: str, n: int) -> str:
