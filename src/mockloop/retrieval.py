@@ -236,6 +236,7 @@ class Retriever:
         self.settings = settings or Settings.from_env()
         self.store = store or open_store(self.settings)
         self._bm25: BM25Index | None = None
+        self._query_vectors: dict[str, np.ndarray] = {}  # the same query in several modes
 
     @property
     def bm25(self) -> BM25Index:
@@ -302,7 +303,12 @@ class Retriever:
         if allowed is not None:
             clauses.append({"source": {"$in": sorted(allowed)}})
         where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
-        vector = encode([query], self.settings.embed_model)[0]
+        vector = self._query_vectors.get(query)
+        if vector is None:
+            vector = encode([query], self.settings.embed_model)[0]
+            if len(self._query_vectors) > 256:
+                self._query_vectors.clear()
+            self._query_vectors[query] = vector
         return self.store.query(vector, n, where=where)
 
     def _lexical(self, query: str, n: int, tags: list[str], allowed: set[str] | None):
