@@ -94,7 +94,7 @@ class DeepDiveRound(RoundSession):
         return RoundState(config=config, items=items, parents=[parent], extra=extra)
 
     def follow_up(self, item: Item, answer: str, grade: Grade) -> FollowUp | None:
-        if not answer.strip() or grade.overall < 0.25:
+        if not answer.strip():
             return None
         latest = self.state.answers[-1] if self.state.answers else answer
         pressed = self.state.extra.setdefault("pressed", [])
@@ -108,8 +108,8 @@ class DeepDiveRound(RoundSession):
         key = item.question.id.rsplit("#", 1)[-1]
         if key == "impact" and not quantities(answer) and PRESS_NUMBER not in self.state.asked:
             return FollowUp(PRESS_NUMBER, "impact with a number", "press")
-        if grade.overall >= 4.0:
-            return None
+        if grade.overall >= 4.0 or grade.overall < 0.25:
+            return None  # presses above apply to any answer; probing needs something relevant
         missed = missed_points(grade)
         note = self.note_for(missed[0], item.question) if missed else None
         return choose_follow_up(

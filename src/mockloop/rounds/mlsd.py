@@ -97,7 +97,7 @@ class MlsdRound(RoundSession):
         transcript = "\n\n".join(r.answer for r in self.state.results if r.answer.strip())
         if not transcript:
             return
-        whole = self._offline_grade(self.parent, transcript)
+        whole = self._offline_grade(self.parent, transcript, cite=False)  # coverage only
         scores = {c.criterion_id: c.score for c in whole.criteria}
         while self.state.pos < len(self.state.items):
             nxt = self.state.items[self.state.pos]
