@@ -201,13 +201,13 @@ def question_for_row(row: dict, bank=None) -> Question:
 
 def content_key(question: Question, answer: str, options: dict) -> str:
     """Hash of everything that decides a grade: question, rubric, answer, grader, options."""
-    from mockloop.grading import GRADER_VERSION
+    from mockloop.grading.offline import grader_fingerprint
 
     payload = json.dumps(
         {
             "q": question.model_dump(mode="json"),
             "a": answer,
-            "grader": GRADER_VERSION,
+            "grader": grader_fingerprint(),
             "options": options,
         },
         sort_keys=True,

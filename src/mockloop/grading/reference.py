@@ -44,7 +44,7 @@ def derive_key_points(reference: str, *, short_words: int = 30) -> list[str]:
             words = set(content_words(piece))
             if len(words) < 3 and len(sents) > 1:
                 continue
-            if any(len(words & w) / max(1, len(words)) > 0.8 for w in seen):
+            if any(len(words & w) / max(1, len(words)) >= 0.75 for w in seen):
                 continue
             seen.append(words)
             points.append(piece)

@@ -17,8 +17,8 @@ from functools import lru_cache
 import Stemmer
 
 _WORD = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
-# A sentence ends at . ! ? (not inside a number like 0.5), or at a line break / bullet.
-_SENT_END = re.compile(r"(?<=[.!?])(?<!\d\.)\s+|\n\s*(?:[-*•]|\d+[.)])?\s*|\r")
+# A sentence ends at . ! ? followed by whitespace (so 0.5 stays whole), or at a line break / bullet.
+_SENT_END = re.compile(r"(?<=[.!?])\s+|\n\s*(?:[-*•]|\d+[.)])?\s*|\r")
 _CLAUSE_CUT = re.compile(
     r"\s*[;:]\s+|,\s+(?=(?:and|but|so|which|because|while|whereas|since|then)\b)"
     r"|\s+(?=(?:because|so that|whereas|but|since|which means|in order to)\b)",
@@ -254,7 +254,8 @@ def segment(text: str, *, max_spans: int = 800, whole_max_words: int = 80) -> li
             spans.append(span)
 
     sents = sentences(text)
-    if len(sents) > 1 and len(tokens(text)) <= whole_max_words:
+    distinct = {" ".join(tokens(s.quote)) for s in sents}
+    if len(distinct) > 1 and len(tokens(text)) <= whole_max_words:
         a, b = _trimmed(text, 0, len(text))
         add(Span(a, b, text[a:b], "whole"))
     for s in sents:
