@@ -34,7 +34,7 @@ Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
 RRF_K = 60
 CANDIDATES = 50  # per retriever, before fusion
-MMR_LAMBDA = 0.7
+MMR_LAMBDA = 0.5  # as LangChain's default; 0.7 let near-duplicates through
 
 
 def rrf(
@@ -56,12 +56,13 @@ def mmr(
     k: int,
     lam: float = MMR_LAMBDA,
 ) -> list[str]:
-    """Greedy maximal marginal relevance: relevance (min-max scaled) minus similarity to picks."""
+    """Greedy maximal marginal relevance: lam·relevance − (1−lam)·max similarity to the picks.
+
+    Relevance is each candidate's cosine similarity to the query (Carbonell & Goldstein, 1998).
+    """
     if not candidates:
         return []
     rel = np.array([relevance[c] for c in candidates], dtype=np.float64)
-    span = rel.max() - rel.min()
-    rel = (rel - rel.min()) / span if span > 0 else np.ones_like(rel)
     dim = len(next(iter(vectors.values()))) if vectors else 1
     mat = np.stack([vectors.get(c, np.zeros(dim, dtype=np.float32)) for c in candidates])
     sims = mat @ mat.T
@@ -280,7 +281,7 @@ class Retriever:
             scores = rrf(rankings)
         order = [cid for cid in (rankings[0] if mode != "hybrid" else scores) if cid in scores]
         if mmr:
-            order = mmr_select(self.store, order[:depth], scores, k)
+            order = self._mmr(query, order[: max(4 * k, 20)], k)
         order = order[:k]
         missing = [cid for cid in order if cid not in found]
         found.update({c.id: c for c in self.store.get(missing)})
@@ -297,19 +298,31 @@ class Retriever:
         return {s for s in set(self.bm25.sources) if source_matches(source, s)}
 
     def _dense(self, query: str, n: int, tags: list[str], allowed: set[str] | None):
-        from mockloop.embeddings import encode
 
         clauses: list[dict] = [{"tags": {"$contains": t}} for t in tags]
         if allowed is not None:
             clauses.append({"source": {"$in": sorted(allowed)}})
         where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
+        vector = self._query_vector(query)
+        return self.store.query(vector, n, where=where)
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        from mockloop.embeddings import encode
+
         vector = self._query_vectors.get(query)
         if vector is None:
             vector = encode([query], self.settings.embed_model)[0]
             if len(self._query_vectors) > 256:
                 self._query_vectors.clear()
             self._query_vectors[query] = vector
-        return self.store.query(vector, n, where=where)
+        return vector
+
+    def _mmr(self, query: str, candidates: list[str], k: int) -> list[str]:
+        """Re-rank the fused candidates for diversity using their stored vectors."""
+        vectors = self.store.embeddings(candidates)
+        q = self._query_vector(query)
+        relevance = {c: float(vectors[c] @ q) if c in vectors else 0.0 for c in candidates}
+        return mmr(candidates, relevance, vectors, k)
 
     def _lexical(self, query: str, n: int, tags: list[str], allowed: set[str] | None):
         index = self.bm25
@@ -328,12 +341,6 @@ class Retriever:
         picked = np.flatnonzero(mask)
         top = picked[np.argsort(-scores[picked], kind="stable")][:n]
         return [(index.ids[i], float(scores[i])) for i in top]
-
-
-def mmr_select(store: Store, candidates: list[str], scores: dict[str, float], k: int) -> list[str]:
-    """MMR over candidates using their stored vectors."""
-    vectors = store.embeddings(candidates)
-    return mmr(candidates, scores, vectors, k)
 
 
 def snippet(text: str, width: int = 240) -> str:

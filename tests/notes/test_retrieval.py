@@ -1,0 +1,119 @@
+"""Retrieval: modes, filters, MMR, fusion arithmetic, and a BM25 index that follows the store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mockloop.notes.ingest import ingest
+from mockloop.retrieval import Retriever, bm25_dir, mmr, rrf, source_matches
+from mockloop.store import open_store
+
+from .conftest import write_tree
+
+
+@pytest.fixture
+def ingested(vault, settings):
+    ingest([vault], settings)
+    return settings
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_every_mode_finds_the_note_that_answers(ingested, mode):
+    hits = Retriever(ingested).search("why does AdamW decouple weight decay", k=3, mode=mode)
+    assert hits[0].citation == "ml/optimizers.md § Optimizers"
+    assert "AdamW decouples weight decay" in hits[0].text
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_tag_filter_requires_every_tag(ingested):
+    r = Retriever(ingested)
+    assert {h.source for h in r.search("weights", k=10, tags=["nlp"])} == {"nlp/lora.md"}
+    assert {h.source for h in r.search("weights", k=10, tags="#Optimization")} == {
+        "ml/optimizers.md"
+    }
+    assert r.search("weights", k=10, tags=["nlp", "optimization"]) == []
+
+
+def test_source_filter_takes_a_file_or_a_folder_prefix(ingested):
+    r = Retriever(ingested)
+    for mode in ("dense", "bm25", "hybrid"):
+        hits = r.search("clicks and positions", k=10, mode=mode, source="ranking/")
+        assert {h.source for h in hits} == {"ranking/position-bias.md"}
+    assert r.search("anything", source="nlp/lora.md")[0].source == "nlp/lora.md"
+    assert r.search("anything", source="nl") == []  # a prefix is a whole folder name
+
+
+def test_source_matches():
+    assert source_matches("nlp", "nlp/lora.md")
+    assert source_matches("nlp/", "nlp/lora.md")
+    assert source_matches("nlp/lora.md", "nlp/lora.md")
+    assert not source_matches("nlp/lo", "nlp/lora.md")
+
+
+def test_get_returns_the_chunk_or_none(ingested):
+    r = Retriever(ingested)
+    hit = r.search("initialise B at zero", k=1)[0]
+    assert r.get(hit.chunk_id).text == hit.text
+    assert r.get("0" * 32) is None
+
+
+def test_mmr_drops_near_duplicates(tmp_path, settings):
+    same = "Gradient clipping rescales the gradient when its norm exceeds a threshold."
+    notes = {f"copy{i}.md": f"# Clipping {i}\n{same}" for i in range(3)}
+    notes["other.md"] = (
+        "# Warmup\nLearning-rate warmup avoids huge early updates before clipping is needed."
+    )
+    ingest([write_tree(tmp_path / "v", notes)], settings)
+    r = Retriever(settings)
+    plain = r.search("gradient clipping threshold", k=2, mode="dense")
+    diverse = r.search("gradient clipping threshold", k=2, mode="dense", mmr=True)
+    assert {h.source for h in plain} <= {"copy0.md", "copy1.md", "copy2.md"}
+    assert diverse[0].source == plain[0].source
+    assert diverse[1].source == "other.md"
+
+
+def test_empty_query_or_store_gives_no_hits(settings):
+    r = Retriever(settings)
+    assert r.search("anything") == []
+    assert r.search("   ") == []
+
+
+def test_unknown_mode_is_an_error(ingested):
+    with pytest.raises(ValueError, match="mode must be one of"):
+        Retriever(ingested).search("x", mode="sparse")
+
+
+def test_bm25_is_rebuilt_when_the_store_changed_behind_its_back(ingested, tmp_path):
+    store = open_store(ingested)
+    assert Retriever(ingested).search("AdamW", mode="bm25")
+    store.delete_source("ml/optimizers.md")  # as a killed ingest or another client could
+    assert Retriever(ingested).search("AdamW", mode="bm25") == []
+    assert bm25_dir(ingested, store).exists()
+
+
+def test_bm25_index_is_persisted_and_reused(ingested):
+    store = open_store(ingested)
+    folder = bm25_dir(ingested, store)
+    stamp = (folder / "meta.json").stat().st_mtime_ns
+    Retriever(ingested).search("AdamW", mode="bm25")
+    assert (folder / "meta.json").stat().st_mtime_ns == stamp
+
+
+def test_rrf_worked_example():
+    fused = rrf([["a", "b", "c"], ["c", "a"]], k=60)
+    assert list(fused) == ["a", "c", "b"]
+    assert fused["a"] == pytest.approx(1 / 61 + 1 / 62)
+    assert fused["c"] == pytest.approx(1 / 63 + 1 / 61)
+    assert fused["b"] == pytest.approx(1 / 62)
+
+
+def test_mmr_worked_example():
+    vectors = {
+        "a": np.array([1.0, 0.0]),
+        "a2": np.array([0.99, np.sqrt(1 - 0.99**2)]),
+        "b": np.array([0.0, 1.0]),
+    }
+    relevance = {"a": 1.0, "a2": 0.95, "b": 0.5}
+    assert mmr(["a", "a2", "b"], relevance, vectors, k=2, lam=1.0) == ["a", "a2"]
+    assert mmr(["a", "a2", "b"], relevance, vectors, k=2, lam=0.5) == ["a", "b"]
