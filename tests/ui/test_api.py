@@ -280,7 +280,7 @@ def test_progress_shows_graded_rounds(client):
     start(client, n=1)
     client.predict("Weight decay shrinks weights toward zero.", api_name="/answer")
     head, rounds, topics, trend, heat, forecast, sessions = client.predict(api_name="/progress")
-    assert "graded answers" in head
+    assert "graded answer" in head
     assert any(r[0] == "breadth" and int(r[2]) >= 1 for r in rounds["data"])
     assert topics["data"]
     assert all(p["type"] == "matplotlib" for p in (trend, heat, forecast))

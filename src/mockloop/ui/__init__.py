@@ -19,7 +19,11 @@ from mockloop.ui.handlers import InterviewState, UiApp  # noqa: E402
 def theme():
     import gradio as gr
 
-    return gr.themes.Soft(primary_hue="indigo", secondary_hue="sky", neutral_hue="slate")
+    return gr.themes.Soft(primary_hue="indigo", secondary_hue="sky", neutral_hue="slate").set(
+        button_primary_background_fill="*primary_600",
+        button_primary_background_fill_hover="*primary_700",
+        button_primary_text_color="white",
+    )
 
 
 def launch(

@@ -60,7 +60,8 @@ CSS = """
 .ml-card-head { display: flex; gap: 0.9rem; align-items: center; margin-bottom: 0.5rem; }
 .ml-score { font-size: 2.3rem; font-weight: 700; line-height: 1; font-variant-numeric: tabular-nums; }
 .ml-score small { font-size: 1rem; font-weight: 400; opacity: 0.6; }
-.ml-topic { font-weight: 600; margin-top: 0.25rem; text-transform: capitalize; }
+.ml-topic { font-weight: 600; margin-top: 0.25rem; }
+.ml-topic::first-letter { text-transform: uppercase; }
 .ml-prompt { color: var(--body-text-color-subdued); font-size: 0.9rem; margin-bottom: 0.4rem; }
 .ml-signal { display: inline-block; padding: 0.1rem 0.6rem; border-radius: 999px; font-size: 0.8rem;
   font-weight: 600; text-transform: uppercase; letter-spacing: 0.03em; color: white; }
@@ -91,7 +92,11 @@ CSS = """
 .ml-grader { margin-top: 0.6rem; font-size: 0.75rem; color: var(--body-text-color-subdued); }
 .ml-muted { color: var(--body-text-color-subdued); }
 .ml-table { width: 100%; border-collapse: collapse; font-size: 0.88rem; margin: 0.4rem 0; }
-.ml-table th, .ml-table td { text-align: left; padding: 0.25rem 0.4rem; border-bottom: 1px solid var(--border-color-primary); }
+.ml-card .ml-table th, .ml-card .ml-table td { text-align: left; padding: 0.3rem 0.4rem; border: 0;
+  border-bottom: 1px solid var(--border-color-primary); background: none; }
+.ml-card .ml-table { border: 0; }
+.ml-card .ml-table td:not(:nth-child(2)) { white-space: nowrap; }
+.ml-card .ml-table th { font-size: 0.78rem; text-transform: uppercase; color: var(--body-text-color-subdued); }
 .ml-more { margin-top: 0.5rem; } .ml-more summary { cursor: pointer; font-weight: 600; }
 .ml-hit { padding: 0.55rem 0.2rem; border-bottom: 1px solid var(--border-color-primary); font-size: 0.9rem; }
 .ml-hit-cite { font-weight: 600; margin-bottom: 0.15rem; }
@@ -162,7 +167,7 @@ def _interview_tab(ui: UiApp) -> dict:
                     scale=2,
                 )
             with gr.Row():
-                n = gr.Slider(1, 10, value=5, step=1, label="Questions", scale=2)
+                n = gr.Slider(1, 10, value=5, step=1, label="Questions", scale=2, elem_id="ml-n")
                 feedback = gr.Radio(
                     ["after each answer", "at the end"],
                     value="after each answer",
@@ -342,17 +347,17 @@ def _progress_tab(ui: UiApp) -> list:
     from mockloop.reports import progress as report
 
     with gr.Row():
-        head = gr.Markdown(label="Totals")
+        head = gr.Markdown(label="Totals", elem_id="ml-progress-head")
         refresh = gr.Button("↻ Refresh", scale=0, min_width=120)
     with gr.Row():
         rounds = gr.Dataframe(headers=report.ROUND_HEADERS, interactive=False, label="Rounds")
     topics = gr.Dataframe(
         headers=report.TOPIC_HEADERS, interactive=False, label="Topics", max_height=360
     )
-    trend = gr.Plot(label="Score over time")
+    trend = gr.Plot(label="Score over time", show_label=False)
     with gr.Row():
-        heat = gr.Plot(label="Topic mastery")
-        forecast = gr.Plot(label="Reviews due")
+        heat = gr.Plot(label="Topic mastery", show_label=False)
+        forecast = gr.Plot(label="Reviews due", show_label=False)
     sessions = gr.Dataframe(
         headers=["session", "round", "started (UTC)", "status", "answers", "mean"],
         interactive=False,

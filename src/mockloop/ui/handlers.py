@@ -152,7 +152,7 @@ class UiApp:
             notes = "no notes ingested yet — add some in the **Notes** tab"
         else:
             sources = r.store.sources()
-            notes = f"{_count(len(sources), 'note')} · {_count(sum(sources.values()), 'chunk')}"
+            notes = f"{render.count(len(sources), 'note')} · {render.count(sum(sources.values()), 'chunk')}"
         from mockloop.llm import safe_spec
 
         return f"{notes} · default model: `{safe_spec(self.settings.llm)}`"
@@ -569,7 +569,10 @@ class UiApp:
         for f in figs:
             plt.close(f)  # drawn later by gradio; closing only drops pyplot's reference
         if p.total_answers:
-            head = f"**{p.total_sessions} sessions · {p.total_answers} graded answers**"
+            head = (
+                f"**{render.count(p.total_sessions, 'session')} · "
+                f"{render.count(p.total_answers, 'graded answer')}**"
+            )
         else:
             head = (
                 "No graded answers yet: run a round in the **Interview** tab to see your progress."
@@ -586,10 +589,6 @@ class UiApp:
             for s in sessions
         ]
         return (head, report.round_rows(p), report.topic_rows(p), *figs, rows)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _clip(text: str, n: int) -> str:

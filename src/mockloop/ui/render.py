@@ -56,6 +56,11 @@ def fmt_seconds(seconds: float | None) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+def count(n: int, noun: str) -> str:
+    """count(1, 'note') -> '1 note'; count(3, 'note') -> '3 notes'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def topic_label(topic: str) -> str:
     """'loss-functions' -> 'loss functions'."""
     return re.sub(r"[-_]+", " ", topic).strip()
@@ -333,7 +338,7 @@ def ingest_summary_md(summary) -> str:
     head = (
         f"**{summary.added} added · {summary.changed} changed · {summary.unchanged} unchanged · "
         f"{summary.removed} removed · {len(summary.skipped)} skipped** "
-        f"(of {summary.files_seen} files; {summary.chunks_written} chunks written)"
+        f"(of {count(summary.files_seen, 'file')}; {count(summary.chunks_written, 'chunk')} written)"
     )
     lines = [("✓ " if summary.ok else "✗ ") + head]
     if summary.skipped:
