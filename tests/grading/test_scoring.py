@@ -64,12 +64,12 @@ def test_blend_mixes_semantic_score_with_signal():
 
 
 def test_match_probability_rises_with_evidence_and_falls_with_point_length():
-    weak = MatchFeatures(cosine=0.2, recall=0.0, point_len=2.0, answer_len=2.0)
+    weak = MatchFeatures(cosine=0.2, recall=0.0, point_len=2.0, span_len=2.0)
     strong = MatchFeatures(
-        cosine=0.8, recall=1.0, novel_recall=1.0, bigram_recall=1.0, point_len=2.0, answer_len=2.0
+        cosine=0.8, recall=1.0, novel_recall=1.0, bigram_recall=1.0, point_len=2.0, span_len=2.0
     )
     assert scoring.match_probability(strong) > 0.8 > 0.4 > scoring.match_probability(weak)
     longer_point = MatchFeatures(
-        cosine=0.8, recall=1.0, novel_recall=1.0, bigram_recall=1.0, point_len=3.0, answer_len=2.0
+        cosine=0.8, recall=1.0, novel_recall=1.0, bigram_recall=1.0, point_len=3.0, span_len=2.0
     )
     assert scoring.match_probability(longer_point) < scoring.match_probability(strong)

@@ -36,7 +36,7 @@ MAX_SPANS = 800
 TOP_SPANS = 24
 STORY_ROUNDS = ("behavioral", "deep-dive")
 STORY_BAND = (0.2, 0.6)  # (floor, full) match probability → coverage for story rounds
-ANSWER_LEN_CAP = 30  # answers longer than this get no further length credit  # lexical features are computed for the best spans by cosine only
+SPAN_LEN_CAP = 30  # spans longer than this get no further length credit (padding earns nothing)  # lexical features are computed for the best spans by cosine only
 
 _ANTONYMS = [
     ("same", "differ"),
@@ -114,7 +114,7 @@ class _Encoded:
     span_words: list[set[str]]
     span_bigrams: list[set[tuple[str, str]]]
     span_negated: list[bool]
-    answer_len: float
+    span_len: list[float]
     span_prompt_cos: list[float]
     span_discount: list[float]
 
@@ -171,7 +171,7 @@ def _encode_answer(answer: str, drop: list[Span], prompt_words: set[str], prompt
         span_words=words,
         span_bigrams=[_bigrams(w) for w in word_lists],
         span_negated=[is_negated(s.quote) for s in spans],
-        answer_len=math.log1p(min(ANSWER_LEN_CAP, len(tokens(blanked)))),
+        span_len=[math.log1p(min(SPAN_LEN_CAP, len(tokens(s.quote)))) for s in spans],
         span_prompt_cos=prompt_cos,
         span_discount=discount,
     )
@@ -219,7 +219,7 @@ def match_features(point: _Point, enc: _Encoded, j: int, prompt_words: set[str])
         else recall,
         negation_mismatch=float(point.negated != enc.span_negated[j]),
         antonym=float(_antonym_clash(pw, sw)),
-        answer_len=enc.answer_len,
+        span_len=enc.span_len[j],
         point_len=point.length,
         extra=len(sw - prompt_words - pw) / len(sw) if sw else 0.0,
     )
@@ -413,9 +413,9 @@ def _round_notes(question: Question, scored: _Scored, sig: Signals) -> list[str]
             + f". Ownership: “I” {sig.first_singular}× vs “we” {sig.first_plural}×."
         )
     elif question.round == "mlsd":
-        touched = [g for g in scored.criteria if g.score >= 0.3]
+        touched = [g for g in scored.criteria if g.covered]
         deep = [g for g in scored.criteria if len(g.covered) >= 2]
-        untouched = [g.description or g.criterion_id for g in scored.criteria if g.score < 0.3]
+        untouched = [g.description or g.criterion_id for g in scored.criteria if not g.covered]
         out.append(
             f"Stages covered: {len(touched)}/{len(scored.criteria)}; in depth (≥ 2 points): "
             f"{len(deep)}." + (f" Untouched: {'; '.join(untouched[:4])}." if untouched else "")

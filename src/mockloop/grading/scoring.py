@@ -3,7 +3,7 @@
 Pure functions on numbers, no model calls, so every step has a worked example:
 
 >>> f = MatchFeatures(cosine=0.8, recall=1.0, novel_recall=1.0, bigram_recall=1.0,
-...                   point_len=2.0, answer_len=2.0)
+...                   point_len=2.0, span_len=2.0)
 >>> round(match_probability(f), 2)              # logistic over the weighted features
 0.87
 >>> point_coverage(0.87)                        # ≥ 0.85 counts as fully covered
@@ -53,7 +53,7 @@ class MatchFeatures:
     bigram_recall: float = 0.0  # share of the point's content-word bigrams present in the span
     negation_mismatch: float = 0.0  # 1 when exactly one of span and point is negated
     antonym: float = 0.0  # 1 when the span uses an antonym of a word in the point
-    answer_len: float = 0.0  # log(1 + words in the whole answer, counted up to 30)
+    span_len: float = 0.0  # log(1 + words in the span, counted up to 30)
     point_len: float = 0.0  # log(1 + words in the point)
     extra: float = 0.0  # share of the span's content words in neither the prompt nor the point
 
@@ -69,18 +69,18 @@ class MatchModel:
     correct vs not) with `mockloop eval grading --fit-match-model`; see evals/README.md.
     """
 
-    bias: float = 0.233
-    cosine: float = 1.879
-    prompt_cosine: float = -0.248
-    recall: float = 0.55
-    precision: float = 0.494
-    novel_recall: float = 0.3
-    bigram_recall: float = 1.163
-    negation_mismatch: float = 0.299
-    antonym: float = 0.04
-    answer_len: float = 0.842
-    point_len: float = -1.767
-    extra: float = 0.196
+    bias: float = 0.215
+    cosine: float = 1.946
+    prompt_cosine: float = -0.262
+    recall: float = 0.495
+    precision: float = 0.503
+    novel_recall: float = 0.276
+    bigram_recall: float = 1.184
+    negation_mismatch: float = 0.294
+    antonym: float = 0.074
+    span_len: float = 0.878
+    point_len: float = -1.806
+    extra: float = 0.242
 
 
 DEFAULT_MATCH = MatchModel()
