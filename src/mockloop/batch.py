@@ -39,6 +39,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+PREFETCH_ROWS = 64  # rows whose texts are encoded together before they are graded
+
+
 class BadRow(Exception):
     """A row that cannot be graded; the message says why."""
 
@@ -311,6 +314,7 @@ def grade_batch(
     from tqdm import tqdm
 
     from mockloop.grading import grade_answer
+    from mockloop.grading.offline import prefetch
 
     settings = settings or Settings.from_env()
     source = Path(source)
@@ -357,7 +361,10 @@ def grade_batch(
         total=len(todo), disable=not progress, file=sys.stderr, desc="grading", unit="answer"
     )
     with cpath.open("a", encoding="utf-8") as fh:
-        for n, row, question, answer, key in todo:
+        for i, (n, row, question, answer, key) in enumerate(todo):
+            if i % PREFETCH_ROWS == 0:  # encode the next block's texts in a few large batches
+                block = [(q, a) for _, _, q, a, k in todo[i : i + PREFETCH_ROWS] if k not in cache]
+                prefetch(block, settings)
             if key in cache:
                 grade = Grade.model_validate(cache[key])
                 summary.reused += 1

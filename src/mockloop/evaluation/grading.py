@@ -133,18 +133,9 @@ def _metric(name: str, fn: Callable, human, pred, n_boot: int) -> Metric:
 
 def warm_cache(items: list[tuple[int, Question, str, float]], settings: Settings) -> None:
     """Encode every prompt, key point and answer span in large batches up front (much faster)."""
-    from mockloop.grading.offline import MAX_SPANS, _embed
-    from mockloop.grading.reference import derive_key_points, split_references
-    from mockloop.grading.spans import segment
+    from mockloop.grading.offline import prefetch
 
-    texts: list[str] = []
-    for _, q, answer, _ in items:
-        texts.append(q.prompt)
-        if q.rubric is None:
-            for ref in split_references(q.reference_answer):
-                texts += derive_key_points(ref)
-        texts += [s.quote for s in segment(answer, max_spans=MAX_SPANS)]
-    _embed(list(dict.fromkeys(texts)), settings.embed_model)
+    prefetch([(q, answer) for _, q, answer, _ in items], settings)
 
 
 def run_grading_eval(

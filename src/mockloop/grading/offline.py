@@ -137,6 +137,31 @@ def _embed(texts: Sequence[str], model: str) -> np.ndarray:
     return np.stack([_cache[(model, t)] for t in texts])
 
 
+def prefetch(pairs: Sequence[tuple[Question, str]], settings: Settings | None = None) -> int:
+    """Encode the prompts, key points and answer spans of many answers in large batches.
+
+    Grading then finds every vector in the cache; batch and eval runs call this per block of
+    rows, since one big encode call is much faster than one small call per answer.
+    Returns how many texts were encoded.
+    """
+    settings = settings or Settings.from_env()
+    texts: list[str] = []
+    for question, answer in pairs:
+        texts.append(question.prompt)
+        try:
+            rubrics = _rubrics(question)
+        except ValueError:
+            continue
+        texts += [t for r in rubrics for c in r.criteria for t in c.key_points + c.red_flags]
+        drop = injection_spans(answer)
+        texts += [
+            answer[s.start : s.end] for s in segment(_strip(answer, drop), max_spans=MAX_SPANS)
+        ]
+    todo = [t for t in dict.fromkeys(texts) if (settings.embed_model, t) not in _cache]
+    _embed(todo, settings.embed_model)
+    return len(todo)
+
+
 def _strip(answer: str, drop: list[Span]) -> str:
     """The answer with the given spans blanked out (offsets of the rest unchanged)."""
     chars = list(answer)
