@@ -69,6 +69,8 @@ class Printer:
             typer.echo(ask.suggestion)
         if streamed.strip() != ask.text.strip():
             typer.echo(ask.text)
+        if ask.note:
+            typer.echo(f"({ask.note})")
         typer.echo("> ", nl=False)
 
     def _feedback(self, fb) -> None:
@@ -88,8 +90,9 @@ class Printer:
         typer.echo(f"\nFull report: mockloop report {self.session_id} --format html")
 
 
-def run_session(session, readline: Callable[[], str] = sys.stdin.readline) -> None:
-    """Drive a round from text input until it ends or the input closes."""
+def run_session(session, readline: Callable[[], str] | None = None) -> None:
+    """Drive a round from text input (stdin by default) until it ends or the input closes."""
+    readline = readline or sys.stdin.readline
     out = Printer(session.session_id)
     out.show(session.begin_iter())
     while not session.finished:

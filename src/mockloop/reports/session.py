@@ -73,6 +73,8 @@ def _turn_text(t: Turn) -> str:
         return text
     if t.kind == "question" and t.meta.get("suggestion"):
         return f"{t.text}\n\n_{t.meta['suggestion']}_"
+    if t.kind == "follow_up" and t.meta.get("note"):
+        return f"{t.text}\n\n_{t.meta['note']}_"
     return t.text
 
 

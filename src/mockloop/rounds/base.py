@@ -59,6 +59,7 @@ class Ask(BaseModel):
     stage: str | None = None
     time_budget_s: int | None = None
     suggestion: str | None = None  # e.g. the story from the candidate's notes that fits
+    note: str | None = None  # a follow-up: the candidate's note that holds what it probes
 
 
 class Feedback(BaseModel):
@@ -314,8 +315,13 @@ class RoundSession:
         missed = missed_points(grade)
         note = self.note_for(missed[0], item.question) if missed else None
         return choose_follow_up(
-            item.question, grade, settings=self.ctx.settings, asked=self.state.asked, note=note
+            item.question, grade, settings=self.ctx.settings, asked=self.asked_in_round, note=note
         )
+
+    @property
+    def asked_in_round(self) -> list[str]:
+        """Every follow-up asked so far in this round (none is asked twice)."""
+        return self.state.extra.get("follow_ups", [])
 
     def hint_text(self, item: Item) -> str:
         q = item.question
@@ -503,8 +509,10 @@ class RoundSession:
             notes=notes,
         )
         self.state.asked.append(text)
-        ask = self._make_ask(item, text, follow_up=True)
+        self.state.extra.setdefault("follow_ups", []).append(fu.text)
+        ask = self._make_ask(item, text, follow_up=True).model_copy(update={"note": fu.note})
         meta = {
+            "note": fu.note,
             "target": fu.target,
             "source": fu.source,
             "missed": missed,
@@ -649,12 +657,11 @@ class RoundSession:
             settings=self.ctx.settings,
         )
 
-    def _offline_grade(self, question: Question, answer: str) -> Grade:
+    def _offline_grade(self, question: Question, answer: str, *, cite: bool = True) -> Grade:
         from mockloop.grading import grade_answer
 
-        return grade_answer(
-            question, answer, retriever=self.ctx.retriever, settings=self.ctx.settings
-        )
+        retriever = self.ctx.retriever if cite else None
+        return grade_answer(question, answer, retriever=retriever, settings=self.ctx.settings)
 
     def _say(self, offline_text: str, key: str, question: Question, **variables) -> Iterator[Step]:
         """The interviewer's words: the offline text, or an LLM's (streamed, leak-checked)."""

@@ -68,5 +68,5 @@ class BehavioralRound(RoundSession):
                 if text not in self.state.asked:
                     return FollowUp(text, c.missing[0], "star")
         return choose_follow_up(
-            item.question, grade, settings=self.ctx.settings, asked=self.state.asked
+            item.question, grade, settings=self.ctx.settings, asked=self.asked_in_round
         )

@@ -113,5 +113,5 @@ class DeepDiveRound(RoundSession):
         missed = missed_points(grade)
         note = self.note_for(missed[0], item.question) if missed else None
         return choose_follow_up(
-            item.question, grade, settings=self.ctx.settings, asked=self.state.asked, note=note
+            item.question, grade, settings=self.ctx.settings, asked=self.asked_in_round, note=note
         )

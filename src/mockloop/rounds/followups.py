@@ -119,23 +119,28 @@ def all_points(question: Question) -> list[str]:
     return [p for c in question.rubric.criteria for p in c.key_points]
 
 
-def cue(point: str, prompt: str = "", limit: int = 3) -> str:
+def cue(point: str, prompt: str = "", others: list[str] = (), limit: int = 3) -> str:
     """At most `limit` telling words of a point, in its order: the area, never the point itself.
 
+    Words the prompt already uses, or other key points share, tell the candidate least, so the
+    point's own distinctive words are preferred (longer first):
     `cue("Labels from clicks are biased by position, so log the position shown")`
     -> 'labels, clicks and position'
     """
     avoid = set(_norm_tokens(prompt))
+    shared = {t for o in others if o != point for t in _norm_tokens(o)}
     words: list[str] = []
     for t in _norm_tokens(point):
         if t in STOPWORDS or t in META_WORDS or len(t) < 3 or t.isdigit() or t in words:
             continue
         words.append(t)
-    fresh = [w for w in words if w not in avoid] or words
-    keep = set(sorted(fresh, key=lambda w: (-len(w), fresh.index(w)))[:limit])
-    chosen = [w for w in fresh if w in keep]
-    if len(chosen) <= 1:
-        return "".join(chosen) or "that part"
+    if not words:
+        return "that part"
+    rank = sorted(words, key=lambda w: (w in avoid, w in shared, -len(w), words.index(w)))
+    keep = set(rank[:limit])
+    chosen = [w for w in words if w in keep]
+    if len(chosen) == 1:
+        return chosen[0]
     return ", ".join(chosen[:-1]) + " and " + chosen[-1]
 
 
@@ -160,7 +165,8 @@ def nearest_point(text: str, question: Question, settings) -> tuple[str, float] 
 class FollowUp:
     text: str
     target: str  # the missed key point it probes (kept in the log, never shown)
-    source: str  # "bank" · "template"
+    source: str  # "bank" · "template" · "press" · "star"
+    note: str | None = None  # the candidate's note that holds the point, shown beside the question
 
 
 def choose_follow_up(
@@ -169,15 +175,20 @@ def choose_follow_up(
     *,
     settings,
     asked: list[str] = (),
+    scope: Question | None = None,
     note=None,
     template: str = "What about {cue}? How does it come into your answer?",
-    note_template: str = " Your notes cover it in {citation}.",
 ) -> FollowUp | None:
-    """A follow-up on the costliest missed point, or None when nothing was missed."""
+    """A follow-up on the costliest missed point, or None when nothing was missed.
+
+    `asked` holds follow-ups already asked (in this round), which are not asked again.
+    """
     missed = missed_points(grade)
     if not missed:
         return None
-    points = all_points(question)
+    # A bank follow-up qualifies when, among all the prompt's key points (`scope`: the whole
+    # design prompt for a stage), the one it is closest to is a point this answer missed.
+    points = all_points(scope or question)
     bank = [f for f in question.follow_ups if f not in asked and not leaks(f, question)]
     if bank and points:
         vecs = _encode(bank + points, settings)
@@ -189,13 +200,17 @@ def choose_follow_up(
                 candidates.append((missed.index(points[j]), -float(sims[i, j]), f, points[j]))
         if candidates:
             _, _, text, target = min(candidates)
-            return FollowUp(text, target, "bank")
+            return FollowUp(text, target, "bank", _pointer(note))
     target = missed[0]
-    text = template.format(cue=cue(target, question.prompt))
-    if note is not None:
-        text += note_template.format(citation=note.citation)
+    text = template.format(cue=cue(target, question.prompt, all_points(scope or question)))
     if leaks(text, question):  # a cue can never be 4 words, but a template might be unlucky
         text = "Can you go one level deeper on that? What did you leave out?"
     if text in asked:
         return None
-    return FollowUp(text, target, "template")
+    return FollowUp(text, target, "template", _pointer(note))
+
+
+def _pointer(note) -> str | None:
+    """How a follow-up points at the candidate's own note (kept apart from the question, whose
+    words should be about the missed point alone)."""
+    return f"Your notes touch on this: {note.citation}" if note is not None else None

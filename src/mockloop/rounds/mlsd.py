@@ -82,14 +82,14 @@ class MlsdRound(RoundSession):
             return None
         missed = missed_points(grade)
         note = self.note_for(missed[0], self.parent) if missed else None
-        stage = (item.stage or "this stage").lower()
         return choose_follow_up(
             item.question,
             grade,
             settings=self.ctx.settings,
-            asked=self.state.asked,
+            asked=self.asked_in_round,
+            scope=self.parent,
             note=note,
-            template=f"Before we leave {stage}: what about {{cue}}? How would it change your design?",
+            template="What about {cue}? How would it change your design?",
         )
 
     def after_item(self, item: Item, result: ItemResult) -> Iterator[Notice]:
