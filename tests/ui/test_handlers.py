@@ -105,3 +105,15 @@ def test_secrets_in_errors_are_redacted(ui_settings, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-very-secret")
     text = friendly_error(RuntimeError("401 for key sk-test-very-secret"))
     assert "sk-test-very-secret" not in text and "***" in text
+
+
+def test_an_empty_answer_is_not_sent(ui_settings):
+    ui = UiApp(ui_settings)
+    *_, started = ui.start_round("breadth", 2, "after each answer", "offline", "", None)
+    st = started[STATE]
+    try:
+        *_, out = ui.answer("   ", st)
+        assert "Type an answer first" in content(out[CHAT][-1])
+        assert st.active and st.session.current.index == 1  # still on the first question
+    finally:
+        st.close()

@@ -21,7 +21,7 @@ from mockloop.cli.serve import (
 )
 from mockloop.config import Settings
 
-from .conftest import REPO, free_port
+from .conftest import REPO, free_port, new_client
 
 
 @pytest.mark.parametrize(
@@ -117,8 +117,10 @@ def test_python_app_py_serves_the_sample_notes(tmp_path):
         assert f"mockloop is serving at {url}" in output, output
         assert "first run: ingesting the sample notes" in output
         assert httpx.get(url + "/", timeout=30).status_code == 200
-        config = httpx.get(url + "/config", timeout=30).text  # what the page renders
-        assert "1 note · 1 chunk" in config
+        client = new_client(url, tmp_path / "downloads")
+        table, _choices, status = client.predict(api_name="/sources")  # what the page loads
+        assert table["data"] == [["kv-cache.md", 1]]
+        assert status.startswith("1 note · 1 chunk")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -11,7 +11,7 @@ import gradio as gr
 
 from mockloop.config import Settings
 from mockloop.ui import render
-from mockloop.ui.handlers import InterviewState, UiApp, close_state
+from mockloop.ui.handlers import SESSION_HEADERS, InterviewState, UiApp, close_state
 from mockloop.ui.uploads import BATCH_TYPES, NOTE_TYPES
 
 STATE_TTL_S = 6 * 3600  # a browser's round is dropped after this long without a visit
@@ -129,20 +129,21 @@ def build_app(settings: Settings | None = None, ui: UiApp | None = None) -> gr.B
                 "<h1>mockloop</h1><span class='ml-tagline'>mock ML interviews grounded in "
                 "your own notes — private, works offline</span>"
             )
-        status = gr.Markdown(ui.status_md(), label="Status", elem_id="ml-status")
+        status = gr.Markdown("", label="Status", elem_id="ml-status")  # filled on page load
         with gr.Tabs():
             with gr.Tab("Interview", id="interview"):
                 interview = _interview_tab(ui)
             with gr.Tab("Notes", id="notes"):
                 notes = _notes_tab(ui, status)
             with gr.Tab("Batch grading", id="batch"):
-                _batch_tab(ui)
+                example = _batch_tab(ui)
             with gr.Tab("Progress", id="progress") as progress_tab:
                 progress_outputs = _progress_tab(ui)
         progress_tab.select(ui.progress, None, progress_outputs, api_visibility="private")
         demo.load(
             ui.list_sources, None, [notes["table"], notes["choices"], status], api_name="sources"
         )
+        demo.load(ui.example_batch, None, example, api_visibility="private")
         interview["round"].change(
             lambda r: gr.update(visible=r == "deep-dive", choices=ui.projects()),
             interview["round"],
@@ -299,7 +300,7 @@ def _notes_tab(ui: UiApp, status) -> dict:
     return {"table": table, "choices": choices}
 
 
-def _batch_tab(ui: UiApp) -> None:
+def _batch_tab(ui: UiApp) -> gr.DownloadButton:
     gr.Markdown("### Grade a file of written answers\n" + BATCH_HELP)
     with gr.Row(equal_height=False):
         with gr.Column(scale=2):
@@ -313,9 +314,7 @@ def _batch_tab(ui: UiApp) -> None:
                 rnd = gr.Dropdown(rounds, value="", label="Only this round")
                 cite = gr.Checkbox(True, label="Cite my notes for missed points")
             go = gr.Button("Grade", variant="primary")
-            gr.DownloadButton(
-                "Example answers.csv", value=ui.example_batch, size="sm", variant="secondary"
-            )
+            example = gr.DownloadButton("Example answers.csv", size="sm", variant="secondary")
         with gr.Column(scale=3):
             summary = gr.Markdown(label="Batch summary", elem_id="ml-batch-summary")
             with gr.Row():
@@ -341,25 +340,24 @@ def _batch_tab(ui: UiApp) -> None:
         concurrency_limit=1,
         concurrency_id="batch",
     )
+    return example
 
 
 def _progress_tab(ui: UiApp) -> list:
-    from mockloop.reports import progress as report
-
+    # Column headers arrive with the data (ui.progress): importing the report module here would
+    # load matplotlib before the page can answer.
     with gr.Row():
         head = gr.Markdown(label="Totals", elem_id="ml-progress-head")
         refresh = gr.Button("↻ Refresh", scale=0, min_width=120)
     with gr.Row():
-        rounds = gr.Dataframe(headers=report.ROUND_HEADERS, interactive=False, label="Rounds")
-    topics = gr.Dataframe(
-        headers=report.TOPIC_HEADERS, interactive=False, label="Topics", max_height=360
-    )
+        rounds = gr.Dataframe(interactive=False, label="Rounds")
+    topics = gr.Dataframe(interactive=False, label="Topics", max_height=360)
     trend = gr.Plot(label="Score over time", show_label=False)
     with gr.Row():
         heat = gr.Plot(label="Topic mastery", show_label=False)
         forecast = gr.Plot(label="Reviews due", show_label=False)
     sessions = gr.Dataframe(
-        headers=["session", "round", "started (UTC)", "status", "answers", "mean"],
+        headers=SESSION_HEADERS,
         interactive=False,
         label="Session history",
     )

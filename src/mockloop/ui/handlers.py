@@ -31,6 +31,7 @@ log = logging.getLogger("mockloop.ui")
 
 SECRET_HINTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "AUTH")
 NOTE_CHARS = 700  # how much of a cited note the feedback card shows
+SESSION_HEADERS = ["session", "round", "started (UTC)", "status", "answers", "mean"]
 
 
 def secret_values() -> list[str]:
@@ -114,10 +115,12 @@ class UiApp:
             return self._retriever
 
     def warm_up(self) -> None:
-        """Load the encoder and the BM25 index ahead of the first question or search."""
+        """Load the question bank, the encoder and the BM25 index before the first use."""
         try:
+            from mockloop.bank import load_bank
             from mockloop.embeddings import encode
 
+            load_bank()
             encode(["warm up"], self.settings.embed_model)
             r = self.retriever()
             if r is not None:
@@ -247,6 +250,12 @@ class UiApp:
         if not st.running:
             st.messages.append(
                 render.notice_message("There is no open question: start a round first.")
+            )
+            yield self._outputs(st, answer=text)
+            return
+        if st.active and not text.strip():  # a stray Shift+Enter: nothing to grade yet
+            st.messages.append(
+                render.notice_message("Type an answer first, or press Skip to move on.")
             )
             yield self._outputs(st, answer=text)
             return
@@ -535,8 +544,10 @@ class UiApp:
 
         from mockloop.bank import load_bank
 
-        qs = load_bank().for_round("breadth")[:3]
         path = self.exports / "example-answers.csv"
+        if path.exists():
+            return str(path)
+        qs = load_bank().for_round("breadth")[:3]
         with path.open("w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["id", "question_id", "answer"])
@@ -588,7 +599,19 @@ class UiApp:
             ]
             for s in sessions
         ]
-        return (head, report.round_rows(p), report.topic_rows(p), *figs, rows)
+        return (
+            head,
+            _frame(report.ROUND_HEADERS, report.round_rows(p)),
+            _frame(report.TOPIC_HEADERS, report.topic_rows(p)),
+            *figs,
+            _frame(SESSION_HEADERS, rows),
+        )
+
+
+def _frame(headers: list[str], rows: list[list]):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=headers)
 
 
 def _clip(text: str, n: int) -> str:
