@@ -285,3 +285,13 @@ def test_progress_shows_graded_rounds(client):
     assert topics["data"]
     assert all(p["type"] == "matplotlib" for p in (trend, heat, forecast))
     assert any(s[1] == "ML breadth rapid-fire" and s[3] == "finished" for s in sessions["data"])
+
+
+def test_design_review_lets_the_candidate_take_a_later_stage(client):
+    out = start(client, round_name="mlsd")
+    assert "Requirements" in texts(out[CHAT])[-1]
+    out = client.predict("serving", api_name="/goto_stage")
+    last = texts(out[CHAT])[-1]
+    assert last.startswith("**Question 1 of 10**") and "serv" in last.lower()
+    out = client.predict("no-such-stage", api_name="/goto_stage")
+    assert "No stage 'no-such-stage' left" in " ".join(texts(out[CHAT])[-2:])

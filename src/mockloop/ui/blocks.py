@@ -132,7 +132,7 @@ def build_app(settings: Settings | None = None, ui: UiApp | None = None) -> gr.B
         status = gr.Markdown("", label="Status", elem_id="ml-status")  # filled on page load
         with gr.Tabs():
             with gr.Tab("Interview", id="interview"):
-                interview = _interview_tab(ui)
+                _interview_tab(ui)
             with gr.Tab("Notes", id="notes"):
                 notes = _notes_tab(ui, status)
             with gr.Tab("Batch grading", id="batch"):
@@ -144,17 +144,11 @@ def build_app(settings: Settings | None = None, ui: UiApp | None = None) -> gr.B
             ui.list_sources, None, [notes["table"], notes["choices"], status], api_name="sources"
         )
         demo.load(ui.example_batch, None, example, api_visibility="private")
-        interview["round"].change(
-            lambda r: gr.update(visible=r == "deep-dive", choices=ui.projects()),
-            interview["round"],
-            interview["project"],
-            api_visibility="private",
-        )
     demo.queue(default_concurrency_limit=4)
     return demo
 
 
-def _interview_tab(ui: UiApp) -> dict:
+def _interview_tab(ui: UiApp) -> None:
     state = gr.State(None, time_to_live=STATE_TTL_S, delete_callback=close_state)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
@@ -203,6 +197,15 @@ def _interview_tab(ui: UiApp) -> dict:
                 label="Answer",
                 elem_id="ml-answer",
             )
+            with gr.Row(visible=False) as stage_row:
+                stage = gr.Dropdown(
+                    ui.design_stages(),
+                    value=None,
+                    allow_custom_value=True,
+                    label="Take a later stage next (you may drive the order of a design review)",
+                    scale=4,
+                )
+                go_stage = gr.Button("Go to stage", scale=1)
             with gr.Row():
                 send = gr.Button("Send answer", variant="primary", interactive=False)
                 hint = gr.Button("Hint", interactive=False)
@@ -229,7 +232,16 @@ def _interview_tab(ui: UiApp) -> dict:
     hint.click(ui.hint, [state], outputs, api_name="hint")
     skip.click(ui.skip, [state], outputs, api_name="skip")
     end.click(ui.end, [state], outputs, api_name="end_round")
-    return {"round": rnd, "project": project, "state": state}
+    go_stage.click(ui.goto, [stage, state], outputs, api_name="goto_stage")
+    rnd.change(
+        lambda r: (
+            gr.update(visible=r == "deep-dive", choices=ui.projects() if r == "deep-dive" else []),
+            gr.update(visible=r == "mlsd"),
+        ),
+        rnd,
+        [project, stage_row],
+        api_visibility="private",
+    )
 
 
 def _notes_tab(ui: UiApp, status) -> dict:

@@ -298,6 +298,23 @@ class UiApp:
         st.timer = ""
         yield from self._run(st, st.session.skip_iter())
 
+    def design_stages(self) -> list[tuple[str, str]]:
+        """The stages of a system-design review, for taking one out of order."""
+        from mockloop.rounds.mlsd import STAGE_QUESTIONS
+
+        return [(key.replace("_", " "), key) for key in STAGE_QUESTIONS]
+
+    def goto(self, stage, state) -> Iterator[tuple]:
+        """Take a later stage of a design review next (the engine checks it is allowed)."""
+        st = state if isinstance(state, InterviewState) else InterviewState()
+        if not st.active or not (stage or "").strip():
+            why = "Pick a stage first." if st.active else "There is no open question."
+            st.messages.append(render.notice_message(why))
+            yield self._outputs(st, answer=None)
+            return
+        st.timer = ""
+        yield from self._run(st, st.session.goto_iter(stage))
+
     def end(self, state) -> Iterator[tuple]:
         st = state if isinstance(state, InterviewState) else InterviewState()
         if not st.running:
