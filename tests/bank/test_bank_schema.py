@@ -267,12 +267,6 @@ MALFORMED = {
 """,
 }
 
-LOADER_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="load_questions validates the rubric outside its try block, so this error names "
-    "neither the file nor the question (see the bank report)",
-)
-
 
 def _write_bank(root: Path, question_yaml: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
@@ -301,8 +295,8 @@ def test_a_well_formed_bank_directory_loads(tmp_path):
     [
         "no prompt",
         "unknown template",
-        pytest.param("zero weight", marks=LOADER_GAP),
-        pytest.param("rubric without version", marks=LOADER_GAP),
+        "zero weight",
+        "rubric without version",
     ],
 )
 def test_a_malformed_question_names_its_file_and_question(tmp_path, case):
@@ -314,10 +308,6 @@ def test_a_malformed_question_names_its_file_and_question(tmp_path, case):
     assert "behavioral.broken" in message, message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="load_questions passes YAML syntax errors through without the file name",
-)
 def test_a_bank_file_that_is_not_yaml_names_the_file(tmp_path):
     bank = _write_bank(tmp_path / "bank", "")
     (bank / "broken.yaml").write_text(

@@ -67,15 +67,20 @@ def load_questions(data_dir: Path | None = None) -> list[Question]:
     for path in sorted(data_dir.glob("*.yaml")):
         if path.name == "rubrics.yaml":
             continue
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path.name}: not valid YAML: {exc}") from exc
         for i, raw in enumerate(doc.get("questions", [])):
             where = f"{path.name} question {i} ({raw.get('id', '?')})"
-            raw = dict(raw)
-            raw.setdefault("round", doc.get("round"))
-            raw["rubric"] = _resolve_rubric(raw.get("rubric"), templates, where)
             try:
+                raw = dict(raw)
+                raw.setdefault("round", doc.get("round"))
+                raw["rubric"] = _resolve_rubric(raw.get("rubric"), templates, where)
                 questions.append(Question.model_validate(raw))
-            except Exception as exc:  # name the question, then re-raise with pydantic's detail
+            except Exception as exc:  # name the file and question, keep pydantic's detail
+                if str(exc).startswith(where):
+                    raise
                 raise ValueError(f"{where}: {exc}") from exc
     return questions
 
