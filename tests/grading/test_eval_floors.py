@@ -1,0 +1,58 @@
+"""Floors on evals/grading.jsonl: the offline grader must keep agreeing with the human labels.
+
+Measured 2026-11-28 (305 answers, 50 questions): Pearson 0.708, Spearman 0.683, QWK 0.636,
+RMSE 1.197, within-1 0.561. Floors sit a little under, so noise from new rows does not trip
+them but a real regression does. The grader was not tuned on this file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mockloop.config import Settings
+from mockloop.evaluation.grading import run_grading_eval
+
+DATASET = Path(__file__).resolve().parents[2] / "evals" / "grading.jsonl"
+
+FLOORS = {"pearson": 0.64, "spearman": 0.62, "qwk": 0.57, "within_1": 0.50}
+CEILINGS = {"rmse": 1.30}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    if not DATASET.exists():
+        pytest.skip("evals/grading.jsonl is not there")
+    return run_grading_eval(DATASET, Settings(home=tmp_path_factory.mktemp("eval-home")), n_boot=0)
+
+
+def test_every_row_is_graded(report):
+    assert report.problems == []
+    assert report.n >= 240
+
+
+@pytest.mark.parametrize("metric", FLOORS)
+def test_agreement_stays_above_its_floor(report, metric):
+    assert report.get(metric) >= FLOORS[metric], report.lines()
+
+
+@pytest.mark.parametrize("metric", CEILINGS)
+def test_error_stays_below_its_ceiling(report, metric):
+    assert report.get(metric) <= CEILINGS[metric], report.lines()
+
+
+def test_strong_answers_outscore_empty_and_injected_ones(report):
+    import json
+
+    rows = {
+        json.loads(line)["id"]: json.loads(line)
+        for line in DATASET.read_text(encoding="utf-8").splitlines()
+    }
+    by_quality: dict[str, list[float]] = {}
+    for p, row in zip(report.predictions, rows.values(), strict=True):
+        by_quality.setdefault(row.get("quality", ""), []).append(p["overall"])
+    mean = {k: sum(v) / len(v) for k, v in by_quality.items()}
+    assert mean["strong"] > mean.get("partial", 0) > mean.get("empty", 0)
+    if "injection" in mean:
+        assert mean["injection"] < mean["strong"] - 2
