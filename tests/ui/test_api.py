@@ -295,3 +295,12 @@ def test_design_review_lets_the_candidate_take_a_later_stage(client):
     assert last.startswith("**Question 1 of 10**") and "serv" in last.lower()
     out = client.predict("no-such-stage", api_name="/goto_stage")
     assert "No stage 'no-such-stage' left" in " ".join(texts(out[CHAT])[-2:])
+
+
+def test_the_server_never_hands_out_files_it_did_not_make(app_server):
+    import httpx
+
+    db = app_server.settings.db_path
+    for path in (db, app_server.settings.home / "uploads", "/etc/passwd", __file__):
+        r = httpx.get(f"{app_server.url}gradio_api/file={path}", timeout=10)
+        assert r.status_code in (403, 404), (path, r.status_code)

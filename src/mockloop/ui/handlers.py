@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,6 +96,7 @@ class UiApp:
         self._retriever = None
         self._retriever_lock = threading.Lock()
         self.exports = Path(tempfile.mkdtemp(prefix="mockloop-downloads-"))
+        weakref.finalize(self, shutil.rmtree, self.exports, ignore_errors=True)
         self.upload_cap = int(self.settings.max_file_mb * 1024 * 1024)
 
     # -- shared resources ------------------------------------------------------------------
