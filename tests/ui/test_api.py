@@ -304,3 +304,19 @@ def test_the_server_never_hands_out_files_it_did_not_make(app_server):
     for path in (db, app_server.settings.home / "uploads", "/etc/passwd", __file__):
         r = httpx.get(f"{app_server.url}gradio_api/file={path}", timeout=10)
         assert r.status_code in (403, 404), (path, r.status_code)
+
+
+def test_a_zip_export_is_ingested_with_its_folder_paths(client, tmp_path):
+    import zipfile
+
+    archive = tmp_path / "vault-export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("vault/ocelot-sampling.md", "# Ocelot sampling\n\nSamples spotted tokens.\n")
+        zf.writestr("vault/deep/lynx-decay.md", "# Lynx decay\n\nDecays the lynx rate.\n")
+        zf.writestr("vault/picture.png", b"\x89PNG")
+    summary, table, *_ = client.predict([handle_file(str(archive))], "", api_name="/ingest")
+    assert "2 added" in summary and "other types were ignored" in summary
+    sources = {row[0] for row in table["data"]}
+    assert {"vault/ocelot-sampling.md", "vault/deep/lynx-decay.md"} <= sources
+    message, *_ = client.predict("vault/", api_name="/forget")
+    assert "vault/ocelot-sampling.md" in message and "vault/deep/lynx-decay.md" in message

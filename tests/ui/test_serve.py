@@ -124,3 +124,27 @@ def test_python_app_py_serves_the_sample_notes(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.mark.server
+def test_with_a_login_nothing_answers_without_it(ui_settings, tmp_path):
+    from mockloop import ui
+
+    demo = ui.build_app(ui_settings)
+    port = free_port()
+    ui.launch(demo, port=port, auth=("ana", "correct horse"), block=False)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        assert httpx.get(url + "config", timeout=10).status_code in (401, 403)
+        with pytest.raises(Exception):  # noqa: B017 — the wrong password is refused
+            from gradio_client import Client
+
+            Client(url, auth=("ana", "wrong"), verbose=False, analytics_enabled=False)
+        from gradio_client import Client
+
+        client = Client(url, auth=("ana", "correct horse"), verbose=False, analytics_enabled=False,
+                        download_files=str(tmp_path))  # fmt: skip
+        _table, _choices, status = client.predict(api_name="/sources")
+        assert "note" in status
+    finally:
+        demo.close()
