@@ -117,3 +117,12 @@ def test_an_empty_answer_is_not_sent(ui_settings):
         assert st.active and st.session.current.index == 1  # still on the first question
     finally:
         st.close()
+
+
+def test_configured_model_is_the_default_choice_without_its_credentials(tmp_path):
+    from mockloop.config import Settings
+
+    settings = Settings(home=tmp_path / "h", llm="http://ana:pw-secret@127.0.0.1:9/v1?model=x")
+    choices = UiApp(settings).model_choices()
+    assert choices == ["offline", "http://127.0.0.1:9/v1?model=x"]
+    assert "pw-secret" not in UiApp(settings).status_md()

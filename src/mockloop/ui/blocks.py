@@ -155,8 +155,8 @@ def _interview_tab(ui: UiApp) -> None:
             with gr.Row():
                 rnd = gr.Dropdown(ui.round_choices(), value="breadth", label="Round", scale=3)
                 model = gr.Dropdown(
-                    ["offline"],
-                    value="offline",
+                    ui.model_choices(),
+                    value=ui.model_choices()[-1],
                     allow_custom_value=True,
                     label="Model",
                     scale=2,

@@ -168,6 +168,12 @@ class UiApp:
 
         return [(render.ROUND_TITLES.get(r, r), r) for r in ROUNDS]
 
+    def model_choices(self) -> list[str]:
+        """'offline', then the configured MOCKLOOP_LLM (shown without credentials) as default."""
+        from mockloop.llm import safe_spec
+
+        return list(dict.fromkeys(["offline", safe_spec(self.settings.llm)]))
+
     def projects(self) -> list[tuple[str, str]]:
         from mockloop.rounds import list_projects
 
@@ -205,6 +211,8 @@ class UiApp:
             state.close()
         st = InterviewState()
         spec = (llm or "offline").strip() or "offline"
+        if spec == safe_spec(self.settings.llm):  # shown without credentials; use the real one
+            spec = self.settings.llm
         try:
             provider = self.provider_factory(spec)
         except LLMError as exc:
