@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-from functools import lru_cache
 
 import numpy as np
 
@@ -31,13 +30,18 @@ def model_path(name: str = BUNDLED_MODEL) -> str:
     return name
 
 
-@lru_cache(maxsize=4)
+_encoders: dict[str, object] = {}
+
+
 def get_encoder(name: str = BUNDLED_MODEL):
     """The SentenceTransformer for a model setting, loaded once per process on the CPU."""
-    with _lock:
-        from sentence_transformers import SentenceTransformer
+    if name not in _encoders:
+        with _lock:  # checked again inside: two threads asking at once load it once
+            if name not in _encoders:
+                from sentence_transformers import SentenceTransformer
 
-        return SentenceTransformer(model_path(name), device="cpu")
+                _encoders[name] = SentenceTransformer(model_path(name), device="cpu")
+    return _encoders[name]
 
 
 def encode(texts: list[str], name: str = BUNDLED_MODEL, batch_size: int = 64) -> np.ndarray:

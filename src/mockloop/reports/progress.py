@@ -48,6 +48,9 @@ def score_trend_figure(history: list[dict]) -> Figure:
             for d in xs
         ]
         ax.plot(xs, week, color=dots.get_facecolor()[0], alpha=1, linewidth=2, label=rnd)
+    dates = sorted({h["at"].date() for h in history})
+    if len(dates) == 1:  # one day of history: keep the axis to a week around it, not years
+        ax.set_xlim(dates[0] - timedelta(days=3), dates[0] + timedelta(days=3))
     ax.set_ylim(0, 5)
     ax.set_ylabel("mean score (0–5)")
     ax.set_title("Score over time per round (7-day mean; dots: daily)")
