@@ -241,7 +241,9 @@ class _Run:
                 )
         # Chunks whose text survived an edit keep their vectors; their tags/title may not have.
         self.store.update_metadata([c for w in batch for c in w.chunks if c.id not in new])
-        chunks = list(new.values())
+        # Length-sorted, so each encoder batch pads to similar lengths (as encode() does when
+        # handed everything at once); the store does not care about order.
+        chunks = sorted(new.values(), key=lambda c: len(chunk_passage(c)))
         for start in range(0, len(chunks), EMBED_BATCH):
             part = chunks[start : start + EMBED_BATCH]
             vectors = self._encode([chunk_passage(c) for c in part])
