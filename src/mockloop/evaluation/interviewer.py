@@ -159,7 +159,12 @@ def _check_follow_ups(session, log, settings, result: RoundResult) -> None:
 def _check_leaks(session, log, result: RoundResult) -> None:
     items = {i.question.id: i for i in session.state.items}
     parents = {p.id: p for p in session.state.parents}
+    said = ""  # what the candidate said on this item: quoting it back is not a leak
     for t in log.turns(session.session_id):
+        if t.kind == "question":
+            said = ""
+        elif t.kind == "answer":
+            said += "\n" + t.text
         if t.kind not in ("question", "follow_up"):
             continue
         result.shown += 1
@@ -168,7 +173,7 @@ def _check_leaks(session, log, result: RoundResult) -> None:
             continue
         checks = [item.question] + ([parents[item.parent]] if item.parent in parents else [])
         for q in checks:
-            for secret in leaks(t.text, q, allowed=item.text if t.kind == "question" else ""):
+            for secret in leaks(t.text, q, allowed=item.text if t.kind == "question" else said):
                 result.leaked.append(f"{t.question_id}: {secret[:60]}")
 
 

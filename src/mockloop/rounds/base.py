@@ -503,6 +503,7 @@ class RoundSession:
             fu.text,
             "follow_up",
             item.question,
+            allowed=answer,  # quoting the candidate's own words back is not a leak
             prompt=item.text,
             answer=answer,
             missed=missed[:3],
@@ -663,7 +664,9 @@ class RoundSession:
         retriever = self.ctx.retriever if cite else None
         return grade_answer(question, answer, retriever=retriever, settings=self.ctx.settings)
 
-    def _say(self, offline_text: str, key: str, question: Question, **variables) -> Iterator[Step]:
+    def _say(
+        self, offline_text: str, key: str, question: Question, allowed: str = "", **variables
+    ) -> Iterator[Step]:
         """The interviewer's words: the offline text, or an LLM's (streamed, leak-checked)."""
         provider = self.ctx.provider
         if provider.is_offline:
@@ -673,7 +676,7 @@ class RoundSession:
         try:
             for piece in provider.text(messages, stream=provider.can_stream):
                 acc += piece
-                if leaks(acc, question, allowed=offline_text):
+                if leaks(acc, question, allowed=offline_text + "\n" + allowed):
                     yield Notice(
                         text="The model's wording gave part of the answer away; "
                         "using the standard wording instead."

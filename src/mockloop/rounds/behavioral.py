@@ -1,8 +1,9 @@
 """Behavioral round: bank questions graded on STAR (+ ownership, a quantified result, reflection).
 
 Before each question the interviewer suggests which of the candidate's own stories (notes under
-behavioral/ or tagged star/behavioral) fits best, by the bundled encoder. One follow-up asks for
-the STAR part that cost the answer most — the result in numbers, what *you* did, the lesson —
+behavioral/ or tagged star/behavioral) fits best, by the bundled encoder. One follow-up asks for a
+STAR part the answer missed — the result in numbers, what *you* did, the lesson — chosen from
+the question's own follow-ups and generic STAR phrasings by which missed point it is closest to,
 in words that name the part, never the rubric's key points.
 """
 
@@ -22,14 +23,31 @@ from mockloop.rounds.base import (
 from mockloop.rounds.followups import FollowUp, choose_follow_up
 from mockloop.rounds.notes import as_hit
 
+# Interviewer phrasings per STAR part. One is asked only when, among the question's key points,
+# the point it is closest to is one the answer missed (see followups.choose_follow_up).
 STAR_FOLLOW_UPS = {
-    "situation": "Set the scene for me: where was this, and what was at stake?",
-    "task": "What exactly were you responsible for in that situation?",
-    "action": "Walk me through what you personally did, step by step, and why that way.",
-    "result": "How did it end, and did it solve the original problem?",
-    "ownership": "Which decisions were yours, and what would you own if it had gone wrong?",
-    "quantified_result": "Can you put a number on the outcome, compared with where you started?",
-    "reflection": "What did you learn from it, and what have you done differently since?",
+    "situation": ["Set the scene for me: which team or product was this, and what was at stake?"],
+    "task": ["What exactly were you responsible for there, and under what constraint?"],
+    "action": [
+        "What did you personally do, step by step?",
+        "Why did you go that way rather than another?",
+        "Who did you have to bring along, and how did you get them on board?",
+        "How did you check along the way that it was working?",
+    ],
+    "result": [
+        "How did it end, and did it solve the original problem?",
+        "What changed for the team, the users or the business?",
+    ],
+    "ownership": ["Which decisions were yours, and what part of the setbacks do you own?"],
+    "quantified_result": [
+        "Can you put a number on the outcome?",
+        "Compared with what baseline or target?",
+    ],
+    "reflection": [
+        "What did you take away from it?",
+        "If it happened again tomorrow, what would you change?",
+        "Where have you used that lesson since?",
+    ],
 }
 MIN_STORY_COSINE = 0.2
 
@@ -61,12 +79,11 @@ class BehavioralRound(RoundSession):
     def follow_up(self, item: Item, answer: str, grade: Grade) -> FollowUp | None:
         if grade.overall >= 4.0 or grade.overall < 0.25 or not answer.strip():
             return None
-        worst = sorted(grade.criteria, key=lambda c: -c.weight * (1 - c.score))
-        for c in worst:
-            if c.missing and c.criterion_id in STAR_FOLLOW_UPS:
-                text = STAR_FOLLOW_UPS[c.criterion_id]
-                if text not in self.state.asked:
-                    return FollowUp(text, c.missing[0], "star")
+        star = [p for c in grade.criteria for p in STAR_FOLLOW_UPS.get(c.criterion_id, [])]
         return choose_follow_up(
-            item.question, grade, settings=self.ctx.settings, asked=self.asked_in_round
+            item.question,
+            grade,
+            settings=self.ctx.settings,
+            asked=self.state.asked,  # STAR phrasings may recur across questions, not within one
+            candidates=[f for f in item.question.follow_ups if f not in self.asked_in_round] + star,
         )

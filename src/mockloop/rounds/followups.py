@@ -53,11 +53,42 @@ META_WORDS = frozenset(
         "consider",
         "candidate",
         "answer",
+        "measures",
+        "measure",
         "e",
         "g",
         "eg",
         "etc",
         "like",
+        "behind",
+        "against",
+        "within",
+        "without",
+        "across",
+        "between",
+        "through",
+        "during",
+        "before",
+        "after",
+        "per",
+        "via",
+        "instead",
+        "rather",
+        "least",
+        "every",
+        "whether",
+        "while",
+        "whose",
+        "based",
+        "using",
+        "used",
+        "including",
+        "versus",
+        "another",
+        "other",
+        "others",
+        "something",
+        "someone",
     ]
 )
 
@@ -176,6 +207,7 @@ def choose_follow_up(
     settings,
     asked: list[str] = (),
     scope: Question | None = None,
+    candidates: list[str] | None = None,
     note=None,
     template: str = "What about {cue}? How does it come into your answer?",
 ) -> FollowUp | None:
@@ -189,7 +221,8 @@ def choose_follow_up(
     # A bank follow-up qualifies when, among all the prompt's key points (`scope`: the whole
     # design prompt for a stage), the one it is closest to is a point this answer missed.
     points = all_points(scope or question)
-    bank = [f for f in question.follow_ups if f not in asked and not leaks(f, question)]
+    pool = question.follow_ups if candidates is None else candidates
+    bank = [f for f in pool if f not in asked and not leaks(f, question)]
     if bank and points:
         vecs = _encode(bank + points, settings)
         sims = vecs[: len(bank)] @ vecs[len(bank) :].T  # follow-up × point
