@@ -1,0 +1,72 @@
+"""`mockloop eval interviewer` over the sample corpus: the checks the issue asks for must hold."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockloop.evaluation.interviewer import (
+    CANDIDATES,
+    INJECTION,
+    answer_for,
+    format_table,
+    run_interviewer_eval,
+)
+from mockloop.models import ROUNDS, Question
+
+
+@pytest.fixture(scope="module")
+def eval_result(corpus_settings):
+    return run_interviewer_eval(corpus_settings, n=2)
+
+
+@pytest.mark.slow
+def test_interviewer_eval_passes_on_every_round(eval_result):
+    assert [r.round for r in eval_result.rounds] == list(ROUNDS)
+    assert eval_result.passed, eval_result.failures
+
+
+@pytest.mark.slow
+def test_grades_order_strong_partial_off_topic_in_every_round(eval_result):
+    for r in eval_result.rounds:
+        s = r.scores
+        assert s["strong"] > s["partial"] > s["off-topic"], r.round
+        assert s["empty"] == 0.0 and s["injection"] <= s["off-topic"] + 0.5, r.round
+
+
+@pytest.mark.slow
+def test_follow_ups_leaks_and_citations(eval_result):
+    asked = sum(r.follow_ups for r in eval_result.rounds)
+    on_target = sum(r.on_target for r in eval_result.rounds)
+    assert asked >= 10 and on_target / asked >= 0.8
+    assert all(not r.leaked for r in eval_result.rounds)
+    cited = sum(r.citations for r in eval_result.rounds)
+    assert cited > 0 and sum(r.resolved for r in eval_result.rounds) == cited
+
+
+@pytest.mark.slow
+def test_table_has_a_row_per_round(eval_result):
+    table = format_table(eval_result)
+    assert table.splitlines()[0].startswith("| round |")
+    assert len(table.splitlines()) == 2 + len(ROUNDS)
+
+
+def test_simulated_candidates_say_what_their_kind_says():
+    q = Question(
+        id="q",
+        round="nlp",
+        topic="t",
+        prompt="Explain LoRA.",
+        reference_answer="LoRA freezes W. It learns BA.",
+        rubric={
+            "version": "1",
+            "criteria": [
+                {"id": "a", "description": "A", "key_points": ["Freezes W", "Learns BA"]},
+                {"id": "b", "description": "B", "key_points": ["Merges at inference"]},
+            ],
+        },
+    )
+    assert answer_for("strong", q) == q.reference_answer
+    assert answer_for("partial", q) == "Freezes W. Merges at inference."
+    assert answer_for("empty", q) == "" and answer_for("injection", q) == INJECTION
+    assert answer_for("strong", q, follow_up=True, target="Learns BA") == "Learns BA."
+    assert set(CANDIDATES) == {"strong", "partial", "off-topic", "empty", "injection"}
