@@ -25,8 +25,7 @@ from mockloop.rounds.base import (
 from mockloop.rounds.followups import FollowUp, choose_follow_up, missed_points
 
 PHASE_QUESTIONS = {
-    "background": "Tell me about {project}. What business problem did it solve, what existed "
-    "before, and what was your role?",
+    "background": "What business problem did it solve, what existed before, and what was your role?",
     "alternatives": "What did you build, and which other approaches did you consider? Why this one?",
     "challenges": "What was the hardest problem along the way, technical or with other teams, and "
     "how did you resolve it?",
@@ -64,30 +63,32 @@ class DeepDiveRound(RoundSession):
     title: ClassVar[str] = "project deep dive"
     max_follow_ups: ClassVar[int] = 2
 
-    @classmethod
-    def plan(cls, ctx: Context, config: RoundConfig) -> RoundState:
+    @staticmethod
+    def choose_prompt(ctx: Context, config: RoundConfig, source: str | None):
+        """A pinned prompt; else the bank angle closest to the project note; else the usual order."""
         bank = [q for q in ctx.bank.for_round("deep-dive") if q.rubric is not None]
         if config.question_id:
-            parent = ctx.bank.get(config.question_id)
-        else:
-            picked = select_questions(ctx, bank, 1, config.seed)
-            parent = picked[0] if picked else None
+            return ctx.bank.get(config.question_id)
+        ordered = select_questions(ctx, bank, len(bank), config.seed)
+        chunks = ctx.notes.project_chunks(source) if source else []
+        if chunks and ordered:
+            centroid = ctx.notes.vectors(chunks).mean(axis=0)
+            sims = ctx.notes.encode([q.prompt for q in ordered]) @ centroid
+            return ordered[int(sims.argmax())]
+        return ordered[0] if ordered else None
+
+    @classmethod
+    def plan(cls, ctx: Context, config: RoundConfig) -> RoundState:
+        label, source = project_label(ctx, config.project)
+        parent = cls.choose_prompt(ctx, config, source)
         if parent is None or parent.rubric is None:
             raise ValueError("the question bank has no project deep-dive question with a rubric")
-        label, source = project_label(ctx, config.project)
         items = []
-        for c in parent.rubric.criteria:
-            wording = PHASE_QUESTIONS.get(c.id)
-            prompt = wording.format(project=label) if wording else None
-            sub = stage_question(parent, c, prompt)
-            items.append(
-                Item(
-                    question=sub,
-                    text=sub.prompt,
-                    stage=c.description.split("—")[0].strip(),
-                    parent=parent.id,
-                )
-            )
+        for i, c in enumerate(parent.rubric.criteria):
+            sub = stage_question(parent, c, PHASE_QUESTIONS.get(c.id))
+            text = sub.prompt if i else f"{parent.prompt}\n\nLet's take {label}. {sub.prompt}"
+            stage = c.description.split("—")[0].strip()
+            items.append(Item(question=sub, text=text, stage=stage, parent=parent.id))
         extra = {"project": label, "project_source": source}
         if config.project and source is None:
             extra["project_summary"] = config.project  # pasted text: kept for the report
