@@ -230,6 +230,14 @@ def source_matches(pattern: str, source: str) -> bool:
     return source == p or source.startswith(p.rstrip("/") + "/")
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
 class Retriever:
     """Hybrid search over one user's store."""
 
@@ -237,12 +245,16 @@ class Retriever:
         self.settings = settings or Settings.from_env()
         self.store = store or open_store(self.settings)
         self._bm25: BM25Index | None = None
+        self._bm25_stamp: tuple[int, int] | None = None
         self._query_vectors: dict[str, np.ndarray] = {}  # the same query in several modes
 
     @property
     def bm25(self) -> BM25Index:
-        if self._bm25 is None:
+        """The BM25 index, reloaded when an ingest (in any process) has rewritten it."""
+        stamp = _stamp(bm25_dir(self.settings, self.store) / "meta.json")
+        if self._bm25 is None or stamp != self._bm25_stamp:
             self._bm25 = refresh_bm25(self.settings, self.store)
+            self._bm25_stamp = _stamp(bm25_dir(self.settings, self.store) / "meta.json")
         return self._bm25
 
     def search(
@@ -265,14 +277,12 @@ class Retriever:
         if allowed is not None and not allowed:
             return []
         depth = max(CANDIDATES, 4 * k)
-        found: dict[str, Chunk] = {}
         rankings: list[list[str]] = []
         scores: dict[str, float] = {}
         if mode in ("dense", "hybrid"):
             dense = self._dense(query, depth, want, allowed)
-            found.update({m.chunk.id: m.chunk for m in dense})
-            rankings.append([m.chunk.id for m in dense])
-            scores = {m.chunk.id: m.similarity for m in dense}
+            rankings.append([cid for cid, _ in dense])
+            scores = dict(dense)
         if mode in ("bm25", "hybrid"):
             lexical = self._lexical(query, depth, want, allowed)
             rankings.append([cid for cid, _ in lexical])
@@ -282,10 +292,9 @@ class Retriever:
         order = [cid for cid in (rankings[0] if mode != "hybrid" else scores) if cid in scores]
         if mmr:
             order = self._mmr(query, order[: max(4 * k, 20)], k)
-        order = order[:k]
-        missing = [cid for cid in order if cid not in found]
-        found.update({c.id: c for c in self.store.get(missing)})
-        return [_hit(found[cid], scores[cid]) for cid in order if cid in found]
+        # Texts and metadata only for the k that are returned: fetching them for every
+        # candidate was most of the Chroma query's time.
+        return [_hit(c, scores[c.id]) for c in self.store.get(order[:k])]
 
     def get(self, chunk_id: str) -> Hit | None:
         """One chunk by id, as a Hit with score 0; None if it is not in the store."""
@@ -298,13 +307,11 @@ class Retriever:
         return {s for s in set(self.bm25.sources) if source_matches(source, s)}
 
     def _dense(self, query: str, n: int, tags: list[str], allowed: set[str] | None):
-
         clauses: list[dict] = [{"tags": {"$contains": t}} for t in tags]
         if allowed is not None:
             clauses.append({"source": {"$in": sorted(allowed)}})
         where = clauses[0] if len(clauses) == 1 else ({"$and": clauses} if clauses else None)
-        vector = self._query_vector(query)
-        return self.store.query(vector, n, where=where)
+        return self.store.nearest(self._query_vector(query), n, where=where)
 
     def _query_vector(self, query: str) -> np.ndarray:
         from mockloop.embeddings import encode

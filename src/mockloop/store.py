@@ -215,6 +215,23 @@ class Store:
             offset += 5000
         return dict(sorted(counts.items()))
 
+    def nearest(
+        self, embedding: np.ndarray, n: int, where: dict | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the n nearest chunks, best first; ids only, so fast."""
+        total = self.count()
+        if total == 0 or n <= 0:
+            return []
+        got = self.collection.query(
+            query_embeddings=[np.asarray(embedding, dtype=np.float32)],
+            n_results=min(n, total),
+            where=where or None,
+            include=["distances"],
+        )
+        return [
+            (cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]
+
     def query(
         self,
         embedding: np.ndarray,

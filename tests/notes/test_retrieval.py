@@ -117,3 +117,12 @@ def test_mmr_worked_example():
     relevance = {"a": 1.0, "a2": 0.95, "b": 0.5}
     assert mmr(["a", "a2", "b"], relevance, vectors, k=2, lam=1.0) == ["a", "a2"]
     assert mmr(["a", "a2", "b"], relevance, vectors, k=2, lam=0.5) == ["a", "b"]
+
+
+def test_a_long_lived_retriever_sees_notes_ingested_after_it_was_made(ingested, vault):
+    r = Retriever(ingested)  # as the UI keeps one
+    assert r.search("byte-pair encoding merges", k=1, mode="bm25")[0].source != "nlp/bpe.md"
+    write_tree(vault, {"nlp/bpe.md": "# BPE\nByte-pair encoding merges the most frequent pair."})
+    ingest([vault], ingested)
+    for mode in ("bm25", "hybrid"):
+        assert r.search("byte-pair encoding merges", k=1, mode=mode)[0].source == "nlp/bpe.md"
