@@ -178,6 +178,7 @@ class _Run:
         batch: list[_Work] = []
         pending = 0
         total = len(files)
+        self.progress("files", 0, total)
         for done, f in enumerate(files, start=1):
             work = self._prepare(f)
             if work is not None:
