@@ -17,10 +17,15 @@ def test_docstring_worked_examples_hold():
 
 @pytest.mark.parametrize(
     ("probability", "coverage"),
-    [(0.0, 0.0), (0.15, 0.0), (0.5, 0.5), (0.85, 1.0), (0.99, 1.0), (0.325, 0.25)],
+    [(0.0, 0.0), (0.225, 0.05), (0.45, 0.1), (0.65, 0.55), (0.85, 1.0), (0.99, 1.0), (1.7, 1.0)],
 )
-def test_point_coverage_is_linear_between_floor_and_full(probability, coverage):
+def test_point_coverage_has_a_weak_piece_and_a_strong_piece(probability, coverage):
     assert scoring.point_coverage(probability) == pytest.approx(coverage)
+
+
+def test_point_coverage_is_strictly_increasing_below_full():
+    grid = [scoring.point_coverage(p / 100) for p in range(0, 86)]
+    assert all(a < b for a, b in zip(grid, grid[1:], strict=False))
 
 
 def test_criterion_score_weights_points_and_penalises_red_flags():

@@ -27,7 +27,6 @@ from mockloop.grading import scoring
 from mockloop.llm import LLMError, Provider
 from mockloop.models import (
     Citation,
-    Criterion,
     CriterionGrade,
     Evidence,
     Grade,
@@ -79,22 +78,12 @@ def quote_in_answer(quote: str, answer: str) -> bool:
 
 
 def rubric_for(question: Question) -> Rubric:
-    """The question's rubric, or one criterion whose key points are the reference's sentences."""
+    """The question's rubric, or the one the offline grader derives from its reference answer."""
     if question.rubric is not None:
         return question.rubric
-    sentences = [
-        s.strip() for s in re.split(r"(?<=[.!?])\s+", question.reference_answer) if s.strip()
-    ]
-    return Rubric(
-        version="reference",
-        criteria=[
-            Criterion(
-                id="reference",
-                description="Covers what the reference answer says",
-                key_points=sentences[:8] or [question.reference_answer or question.prompt],
-            )
-        ],
-    )
+    from mockloop.grading.reference import reference_rubric, split_references
+
+    return reference_rubric(split_references(question.reference_answer or question.prompt)[0])
 
 
 def validate_output(out: JudgeOutput, rubric: Rubric, answer: str) -> None:

@@ -8,8 +8,10 @@ Pure functions on numbers, no model calls, so every step has a worked example:
 0.87
 >>> point_coverage(0.87)                        # ≥ 0.85 counts as fully covered
 1.0
->>> point_coverage(0.5)                         # linear between 0.15 (→ 0) and 0.85 (→ 1)
-0.5
+>>> point_coverage(0.65)                        # 0.45 (→ 0.1) to 0.85 (→ 1), linear
+0.55
+>>> point_coverage(0.3)                         # below 0.45: weak, at most 0.1
+0.066667
 >>> criterion_score([1.0, 0.5, 0.0])           # mean coverage of the criterion's key points
 0.5
 >>> criterion_score([1.0, 0.5, 0.0], red_flags_hit=1)   # each red flag multiplies by 0.6
@@ -92,16 +94,21 @@ def match_probability(f: MatchFeatures, model: MatchModel = DEFAULT_MATCH) -> fl
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def point_coverage(probability: float, floor: float = 0.15, full: float = 0.85) -> float:
-    """Coverage 0–1 from a match probability: 0 up to `floor`, 1 from `full`, linear between.
+def point_coverage(
+    probability: float, floor: float = 0.45, full: float = 0.85, residual: float = 0.1
+) -> float:
+    """Coverage 0–1 from a match probability, in two linear pieces.
 
-    `point_coverage(0.5)` → 0.5; `point_coverage(0.1)` → 0.0; `point_coverage(0.9)` → 1.0.
+    Below `floor` a match is weak: it earns at most `residual` (so unrelated text stays near 0
+    yet still ranks above nothing); from `floor` to `full` coverage climbs from `residual` to 1.
+    `point_coverage(0.225)` → 0.05; `point_coverage(0.65)` → 0.55; `point_coverage(0.9)` → 1.0.
     """
-    if probability <= floor:
-        return 0.0
-    if probability >= full:
+    p = max(0.0, min(1.0, probability))
+    if p >= full:
         return 1.0
-    return round((probability - floor) / (full - floor), 6)
+    if p <= floor:
+        return round(residual * p / floor, 6)
+    return round(residual + (1 - residual) * (p - floor) / (full - floor), 6)
 
 
 def criterion_score(
