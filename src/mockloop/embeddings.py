@@ -17,6 +17,9 @@ from mockloop.config import BUNDLED_MODEL
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The weight-loading progress bar would land in the middle of a terminal round.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 _lock = threading.Lock()
 
@@ -39,7 +42,9 @@ def get_encoder(name: str = BUNDLED_MODEL):
         with _lock:  # checked again inside: two threads asking at once load it once
             if name not in _encoders:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as hf_logging
 
+                hf_logging.disable_progress_bar()
                 _encoders[name] = SentenceTransformer(model_path(name), device="cpu")
     return _encoders[name]
 
