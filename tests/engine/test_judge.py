@@ -189,3 +189,13 @@ def test_rubric_and_notes_are_sent_to_the_judge(scripted, fake_retriever):
     sent = scripted.sent_text()
     assert "per-parameter step sizes" in sent and "Says Adam needs no learning rate" in sent
     assert "ml-breadth/optimizers.md § Optimizers › Adam" in sent
+
+
+def test_without_a_rubric_the_judge_grades_the_offline_graders_derived_points():
+    from mockloop.grading.judge import rubric_for
+    from mockloop.grading.reference import derive_key_points
+
+    q = QUESTION.model_copy(update={"rubric": None})
+    rubric = rubric_for(q)
+    assert [c.id for c in rubric.criteria] == ["reference"]
+    assert rubric.criteria[0].key_points == derive_key_points(q.reference_answer)

@@ -145,8 +145,13 @@ def missed_points(grade: Grade) -> list[str]:
 
 
 def all_points(question: Question) -> list[str]:
+    """The key points an answer is graded on (derived from the reference when there's no rubric,
+    exactly as the offline grader derives them)."""
     if question.rubric is None:
-        return _sentences(question.reference_answer)
+        from mockloop.grading.reference import derive_key_points, split_references
+
+        refs = split_references(question.reference_answer or "")
+        return [p for ref in refs for p in derive_key_points(ref)]
     return [p for c in question.rubric.criteria for p in c.key_points]
 
 
