@@ -116,6 +116,14 @@ def eval_grading(
     boot: int = typer.Option(1000, "--boot", help="bootstrap resamples for the 95% CIs"),
     limit: int | None = typer.Option(None, "--limit", help="grade at most this many rows"),
     json_out: Path | None = typer.Option(None, "--json", help="also write the figures as JSON"),
+    exemplars: Path | None = typer.Option(
+        None,
+        "--exemplars",
+        help="labelled answers to other questions (e.g. a train split) to vote with",
+    ),
+    exemplar_where: list[str] | None = typer.Option(
+        None, "--exemplar-where", help="keep exemplar rows with column=value (e.g. split=train)"
+    ),
     fit: bool = typer.Option(
         False, "--fit-match-model", help="refit the match weights on this (training!) table instead"
     ),
@@ -135,9 +143,23 @@ def eval_grading(
         model, n = fit_match_model(dataset, settings, positive_at=positive_at or 1.0, **kwargs)
         typer.echo(f"MatchModel fitted on {n} answers: {model}")
         return
+    rescore = None
+    if exemplars is not None:
+        from mockloop.evaluation.grading import exemplar_scorer
+
+        rescore = exemplar_scorer(
+            exemplars,
+            settings,
+            mapping=kwargs["mapping"],
+            where=_pairs(exemplar_where, "--exemplar-where"),
+            labels=labels,
+            positive_at=positive_at,
+            progress=True,
+        )
     report = run_grading_eval(
         dataset,
         settings,
+        rescore=rescore,
         positive_at=positive_at,
         scale=not ordinal,
         n_boot=boot,

@@ -138,6 +138,47 @@ def warm_cache(items: list[tuple[int, Question, str, float]], settings: Settings
     prefetch([(q, answer) for _, q, answer, _ in items], settings)
 
 
+def exemplar_scorer(
+    path: Path,
+    settings: Settings,
+    *,
+    mapping: dict[str, str] | None = None,
+    where: dict[str, str] | None = None,
+    labels: dict[str, float] | None = None,
+    positive_at: float | None = None,
+    progress: bool = False,
+) -> Callable[[Question, str, float], float]:
+    """A rescoring function from labelled exemplars (e.g. a train split); see grading.exemplars."""
+    from tqdm import tqdm
+
+    from mockloop.grading import grade_answer
+    from mockloop.grading.exemplars import ExemplarIndex, fit_blend
+    from mockloop.grading.offline import _embed
+
+    items, _ = load_rows(path, mapping, where, labels)
+    if len(items) < 10:
+        raise ValueError(f"only {len(items)} usable exemplars in {path}")
+    scores = [s for *_, s in items]
+    cut = positive_at if positive_at is not None else sorted(set(scores))[-1]
+    warm_cache(items, settings)
+    overalls = [
+        grade_answer(q, a, settings=settings).overall
+        for _, q, a, _ in tqdm(items, disable=not progress, desc="exemplars", unit="answer")
+    ]
+    vecs = _embed([a for _, _, a, _ in items], settings.embed_model)
+    y = np.asarray([s >= cut for s in scores], dtype=float)
+    groups = [q.id for _, q, _, _ in items]
+    index = ExemplarIndex(vecs, y, groups)
+    votes = [index.vote(vecs[i], exclude=groups[i]) for i in range(len(items))]
+    blend = fit_blend(overalls, votes, y)
+
+    def rescore(question: Question, answer: str, overall: float) -> float:
+        vote = index.vote(_embed([answer], settings.embed_model)[0], exclude=question.id)
+        return blend.apply(overall, vote)
+
+    return rescore
+
+
 def run_grading_eval(
     path: Path,
     settings: Settings | None = None,
@@ -151,6 +192,7 @@ def run_grading_eval(
     limit: int | None = None,
     progress: bool = False,
     grade_fn: Callable | None = None,
+    rescore: Callable[[Question, str, float], float] | None = None,
 ) -> GradingEvalReport:
     """Grade every usable row and compute agreement with the human scores."""
     from tqdm import tqdm
@@ -166,11 +208,13 @@ def run_grading_eval(
     for n, question, answer, score in tqdm(
         items, disable=not progress, desc="grading", unit="answer"
     ):
-        grade = grade_fn(question, answer)
+        overall = grade_fn(question, answer).overall
+        if rescore is not None:
+            overall = rescore(question, answer, overall)
         human.append(score)
-        pred.append(grade.overall)
+        pred.append(overall)
         report.predictions.append(
-            {"row": n, "question_id": question.id, "human": score, "overall": grade.overall}
+            {"row": n, "question_id": question.id, "human": score, "overall": overall}
         )
     if len(human) < 2:
         return report
