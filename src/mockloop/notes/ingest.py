@@ -24,7 +24,7 @@ import stat
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -120,11 +120,27 @@ def ingest(
     """Bring the store up to date with these folders, files or .zip exports."""
     settings = settings or Settings.from_env()
     store = open_store(settings)  # StoreError propagates: nothing can be done without it
-    conn = db.connect(settings)
-    try:
-        return _Run(settings, store, conn, on_progress).run([Path(p) for p in paths])
-    finally:
-        conn.close()
+    with _exclusive(settings):
+        conn = db.connect(settings)
+        try:
+            return _Run(settings, store, conn, on_progress).run([Path(p) for p in paths])
+        finally:
+            conn.close()
+
+
+@contextmanager
+def _exclusive(settings: Settings):
+    """One ingest or forget at a time per data dir (a second one waits); the kernel drops the
+    lock when its holder dies, even by kill -9."""
+    import fcntl
+
+    settings.ensure_home()
+    with open(settings.home / "ingest.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class _Run:
@@ -349,6 +365,11 @@ def forget(targets: list[str | Path], settings: Settings | None = None) -> list[
     """Remove sources from the store and manifest: a source, a folder prefix or a path on disk."""
     settings = settings or Settings.from_env()
     store = open_store(settings)
+    with _exclusive(settings):
+        return _forget(targets, settings, store)
+
+
+def _forget(targets: list[str | Path], settings: Settings, store: Store) -> list[str]:
     conn = db.connect(settings)
     try:
         rows = {r["source"]: r["root"] for r in conn.execute("SELECT source, root FROM manifest")}
