@@ -153,14 +153,32 @@ def test_notion_export_zip_with_csv_database(tmp_path, settings):
             "RoBERTa,nlp,BERT trained longer without next-sentence prediction.\n",
         )
         zf.writestr(f"Study {nid}/image.png", b"\x89PNG")
+        zf.writestr(
+            f"Study {nid}/Reading {nid}.csv",
+            "Name,Notes\nSIM,two-stage search over lifelong history\n",
+        )
+        zf.writestr(
+            f"Study {nid}/Reading {nid}_all.csv",
+            "Name,Notes,Year\nSIM,two-stage search over lifelong history,2020\n",
+        )
         zf.writestr("__MACOSX/._junk.md", b"junk")
     export = tmp_path / "Export.zip"
     export.write_bytes(buf.getvalue())
 
     summary = ingest([export], settings)
 
-    assert (summary.added, summary.ignored, summary.skipped) == (2, 1, [])
-    assert open_store(settings).sources() == {"Study/Papers.csv": 2, "Study/Transformers.md": 1}
+    assert (summary.added, summary.ignored) == (3, 1)
+    assert summary.skipped == [
+        (
+            f"{export}/Study {nid}/Reading {nid}.csv",
+            "same rows as Reading_all.csv (Notion exports both)",
+        )
+    ]
+    assert open_store(settings).sources() == {
+        "Study/Papers.csv": 2,
+        "Study/Reading_all.csv": 1,
+        "Study/Transformers.md": 1,
+    }
     [hit] = Retriever(settings).search("next sentence prediction dropped", k=1, tags=["nlp"])
     assert hit.citation == "Study/Papers.csv § RoBERTa"
     assert "TL;DR: BERT trained longer" in hit.text

@@ -75,6 +75,7 @@ def test_code_blocks_are_kept_verbatim_and_not_rewritten():
     [
         ("Transformers 0123456789abcdef0123456789abcdef.md", "Transformers"),
         ("Paper tracker 0123456789ABCDEF0123456789abcdef.csv", "Paper tracker"),
+        ("Reading 0123456789abcdef0123456789abcdef_all.csv", "Reading"),
         ("plain.md", "plain"),
         ("v2 notes.txt", "v2 notes"),
     ],

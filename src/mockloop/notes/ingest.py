@@ -478,7 +478,12 @@ def _walk(top: Path, root: str, cap: int, stack: ExitStack, summary: IngestSumma
                 summary.ignored += 1
                 continue
             source = clean_path(str(r))
-            if entry.is_symlink() and not p.exists():
+            twin = _notion_all_csv(source, {clean_path(str(rel / e.name)) for e in entries})
+            if twin:
+                yield Skip(
+                    source, str(p), f"same rows as {PurePosixPath(twin).name} (Notion exports both)"
+                )
+            elif entry.is_symlink() and not p.exists():
                 yield Skip(source, str(p), "broken symlink")
             elif suffix == ".zip":
                 yield from _zip_entries(p, source + "/", root, cap, stack, summary, str(p))
@@ -487,6 +492,16 @@ def _walk(top: Path, root: str, cap: int, stack: ExitStack, summary: IngestSumma
         visiting.pop()
 
     yield from visit(top, PurePosixPath(""))
+
+
+def _notion_all_csv(source: str, siblings: set[str]) -> str | None:
+    """Notion exports a database as `DB.csv` (visible columns) and `DB_all.csv` (all columns):
+    the `_all` twin of a CSV, if there is one, so the rows are ingested once."""
+    path = PurePosixPath(source)
+    if path.suffix.lower() != ".csv" or path.stem.endswith("_all"):
+        return None
+    twin = str(path.with_name(f"{path.stem}_all{path.suffix}"))
+    return twin if twin in siblings else None
 
 
 def _disk_file(p: Path, source: str, root: str, cap: int) -> Iterator:
@@ -526,6 +541,7 @@ def _zip_entries(
     except (zipfile.BadZipFile, OSError, EOFError) as e:
         yield Skip(prefix.rstrip("/") or None, display, f"corrupt zip: {e}")
         return
+    names = {prefix + clean_path(i.filename) for i in infos}
     for info in infos:
         name = info.filename
         parts = PurePosixPath(name).parts
@@ -550,7 +566,12 @@ def _zip_entries(
         if suffix not in SUPPORTED_SUFFIXES:
             summary.ignored += 1
             continue
-        if info.flag_bits & 0x1:
+        twin = _notion_all_csv(source, names)
+        if twin:
+            yield Skip(
+                source, shown, f"same rows as {PurePosixPath(twin).name} (Notion exports both)"
+            )
+        elif info.flag_bits & 0x1:
             yield Skip(source, shown, "encrypted zip entry")
         elif info.file_size > cap:
             yield Skip(source, shown, _too_big(info.file_size, None, cap))

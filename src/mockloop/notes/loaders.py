@@ -25,7 +25,7 @@ import yaml
 TEXT_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".text": "text"}
 SUPPORTED_SUFFIXES = {*TEXT_SUFFIXES, ".pdf", ".csv"}
 
-_NOTION_ID = re.compile(r"\s+[0-9a-f]{32}(?=$|\.)", re.IGNORECASE)
+_NOTION_ID = re.compile(r"\s+[0-9a-f]{32}(?=$|\.|_all\.)", re.IGNORECASE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 _FENCE = re.compile(r"^[ \t]*(```|~~~)")
 _EMBED = re.compile(r"!\[\[([^\]\n]+)\]\]")
@@ -60,6 +60,8 @@ def clean_title(name: str) -> str:
     suffix = PurePosixPath(stem).suffix
     if suffix.lower() in SUPPORTED_SUFFIXES | {".zip"}:
         stem = stem[: -len(suffix)]
+    if suffix.lower() == ".csv" and stem.endswith("_all"):  # Notion's all-columns twin
+        stem = stem[: -len("_all")]
     return stem.strip() or name
 
 
