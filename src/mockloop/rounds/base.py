@@ -714,8 +714,7 @@ class RoundSession:
             return None
         if not hits:
             return None
-        sims = self.ctx.notes.encode([text] + [h.text for h in hits])
-        cos = sims[1:] @ sims[0]
+        cos = self.ctx.notes.hit_vectors(hits) @ self.ctx.notes.encode([text])[0]
         best = int(cos.argmax())
         return hits[best] if cos[best] >= min_cosine else None
 

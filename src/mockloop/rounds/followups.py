@@ -180,10 +180,24 @@ def cue(point: str, prompt: str = "", others: list[str] = (), limit: int = 3) ->
     return ", ".join(chosen[:-1]) + " and " + chosen[-1]
 
 
+_CACHE: dict[tuple[str, str], np.ndarray] = {}
+_CACHE_MAX = 20_000
+
+
 def _encode(texts: list[str], settings) -> np.ndarray:
+    """Encode with a per-process cache: key points and follow-ups recur on every answer."""
     from mockloop.embeddings import encode
 
-    return encode(texts, settings.embed_model)
+    model = settings.embed_model
+    if not texts:
+        return encode([], model)
+    todo = list(dict.fromkeys(t for t in texts if (model, t) not in _CACHE))
+    if todo:
+        if len(_CACHE) + len(todo) > _CACHE_MAX:
+            _CACHE.clear()
+        for t, v in zip(todo, encode(todo, model), strict=True):
+            _CACHE[(model, t)] = v
+    return np.stack([_CACHE[(model, t)] for t in texts])
 
 
 def nearest_point(text: str, question: Question, settings) -> tuple[str, float] | None:

@@ -94,17 +94,21 @@ class NotesIndex:
 
     def vectors(self, chunks: list[Chunk]) -> np.ndarray:
         """Stored embeddings when the store has them, else freshly encoded."""
+        return self.hit_vectors([as_hit(c) for c in chunks]) if chunks else self.encode([])
+
+    def hit_vectors(self, hits: list[Hit]) -> np.ndarray:
+        """Stored embeddings of retrieved hits (encoded only when the store lacks them)."""
         store = getattr(self.retriever, "store", None)
-        if store is not None and hasattr(store, "embeddings") and chunks:
-            got = store.embeddings([c.id for c in chunks])
-            if len(got) == len(chunks):
-                return np.stack([np.asarray(got[c.id], dtype=np.float32) for c in chunks])
-        return self.encode([c.text for c in chunks])
+        if store is not None and hasattr(store, "embeddings") and hits:
+            got = store.embeddings([h.chunk_id for h in hits])
+            if all(h.chunk_id in got for h in hits):
+                return np.stack([np.asarray(got[h.chunk_id], dtype=np.float32) for h in hits])
+        return self.encode([h.text for h in hits])
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        from mockloop.embeddings import encode
+        from mockloop.rounds.followups import _encode
 
-        return encode(texts, self.settings.embed_model)
+        return _encode(texts, self.settings)
 
     def covered_topics(self) -> set[str]:
         """Every tag and topic the notes carry (front-matter topic is folded into tags)."""
