@@ -42,7 +42,7 @@ STAGE_QUESTIONS = {
     "serving": "How does this run in production within the latency and scale budget?",
     "monitoring": "After launch, what do you monitor, and how do you keep the model fresh?",
 }
-COVERED_ENOUGH = 0.75  # a later stage the transcript already scores this on is skipped
+COVERED_ENOUGH = 0.5  # a later stage skips when every key point is evidenced at this score
 
 
 class MlsdRound(RoundSession):
@@ -98,11 +98,13 @@ class MlsdRound(RoundSession):
         if not transcript:
             return
         whole = self._offline_grade(self.parent, transcript, cite=False)  # coverage only
-        scores = {c.criterion_id: c.score for c in whole.criteria}
+        covered = {
+            c.criterion_id for c in whole.criteria if not c.missing and c.score >= COVERED_ENOUGH
+        }
         while self.state.pos < len(self.state.items):
             nxt = self.state.items[self.state.pos]
             key = nxt.question.id.rsplit("#", 1)[-1]
-            if scores.get(key, 0.0) < COVERED_ENOUGH:
+            if key not in covered:
                 break
             grade = self._offline_grade(nxt.question, transcript)
             self.state.results.append(
