@@ -40,6 +40,7 @@ STORY_ROUNDS = ("behavioral", "deep-dive")
 # in its own reference 0.89 (10th pct 0.77); story rounds' descriptive points sit lower (0.45).
 BAND = (0.45, 0.85)
 STORY_BAND = (0.3, 0.6)
+QUOTE_SLACK = 0.05  # a shorter span this close to the best match is the better quote
 SPAN_LEN_CAP = 30  # spans longer than this get no further length credit (padding earns nothing)  # lexical features are computed for the best spans by cosine only
 
 _ANTONYMS = [
@@ -255,18 +256,23 @@ def match_features(point: _Point, enc: _Encoded, j: int, prompt_words: set[str])
 
 
 def _best_match(point: _Point, enc: _Encoded, prompt_words: set[str]) -> tuple[float, int]:
-    """(match probability, span index) of the span that best states the point; (0, -1) if none."""
+    """(match probability, span to quote) for a point; (0, -1) when the answer has no spans.
+
+    The probability is the best over spans; the quote is the shortest span within
+    QUOTE_SLACK of it, so a clause that states the point is quoted rather than the whole answer.
+    """
     if not enc.spans:
         return 0.0, -1
     cos = enc.span_vecs @ point.vec
     order = np.argsort(-cos)[:TOP_SPANS]
-    best, best_j = 0.0, -1
-    for j in order:
-        f = match_features(point, enc, int(j), prompt_words)
-        p = scoring.match_probability(f) * enc.span_discount[j]
-        if p > best:
-            best, best_j = p, int(j)
-    return best, best_j
+    probs = {
+        int(j): scoring.match_probability(match_features(point, enc, int(j), prompt_words))
+        * enc.span_discount[j]
+        for j in order
+    }
+    best = max(probs.values())
+    near = [j for j, p in probs.items() if p >= best - QUOTE_SLACK]
+    return best, min(near, key=lambda j: (len(enc.spans[j].quote), -probs[j]))
 
 
 def best_features(
@@ -279,8 +285,13 @@ def best_features(
     prompt_vec = _embed([question.prompt], model)[0]
     enc = _encode_answer(answer, injection_spans(answer), prompt_words, prompt_vec, model)
     pt = _point(point, _embed([point], model)[0])
-    _, j = _best_match(pt, enc, prompt_words)
-    return None if j < 0 else match_features(pt, enc, j, prompt_words)
+    if not enc.spans:
+        return None
+    feats = [match_features(pt, enc, j, prompt_words) for j in range(len(enc.spans))]
+    scores = [
+        scoring.match_probability(f) * d for f, d in zip(feats, enc.span_discount, strict=True)
+    ]
+    return feats[int(np.argmax(scores))]
 
 
 _STRUCTURAL_FLAGS: list[tuple[re.Pattern, callable]] = [
