@@ -169,10 +169,10 @@ class _Run:
                 if _readable_root(path):  # a missing drive or a corrupt zip removes nothing
                     seen.setdefault(root, set())
                 for item in _enumerate(path, self.cap, stack, self.summary):
+                    self.summary.files_seen += 1  # a missing path given by the user counts too
                     if item.source is not None:
                         item.source = _unique(item.source, taken)
                         seen.get(root, set()).add(item.source)
-                        self.summary.files_seen += 1
                     if isinstance(item, Skip):
                         self.summary.skipped.append((item.display, item.reason))
                     else:
