@@ -81,7 +81,8 @@ def plots(results: list[dict], tables: dict) -> dict[str, bytes]:
         ("topics", "Mean overall by topic"),
         ("criteria", "Mean criterion score (0–1)"),
     ):
-        rows = list(tables[key].items())[:25]
+        # the most common first: a batch over many questions has more criteria than fit
+        rows = sorted(tables[key].items(), key=lambda kv: -kv[1]["n"])[:25]
         if not rows:
             continue
         fig, ax = plt.subplots(figsize=(7, 0.3 * len(rows) + 1.2))
