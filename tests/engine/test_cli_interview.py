@@ -84,24 +84,18 @@ ANSWERS = {
 }
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("round_name", list(ANSWERS))
-def test_every_round_runs_end_to_end_through_stdin(corpus_home, round_name):
-    extra = ["--project", "projects/support-rag-pilot.md"] if round_name == "deep-dive" else []
+def test_every_round_runs_end_to_end_through_stdin(round_name):
+    # Bank only (no notes ingested): the terminal flow is under test; grounding is tested elsewhere.
+    lines = ANSWERS[round_name]
+    if round_name == "deep-dive":  # no project notes: the candidate pastes a summary
+        lines = ["A support-ticket RAG assistant I led."] + lines
     result = run(
-        "interview",
-        "--round",
-        round_name,
-        "--n",
-        "2",
-        "--seed",
-        "3",
-        *extra,
-        input="\n".join(ANSWERS[round_name]) + "\n",
+        "interview", "--round", round_name, "--n", "2", "--seed", "3", input="\n".join(lines) + "\n"
     )
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "Session " in out and "Question 1/" in out
+    assert "Session " in out and "Question 1/" in out and "No notes ingested yet" in out
     assert f"Round summary — {round_name}" in out
     assert "Score " in out  # feedback was shown
     session = db_rows("SELECT id, status FROM sessions")[0]
