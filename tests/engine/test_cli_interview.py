@@ -243,3 +243,12 @@ def test_kill_minus_9_then_resume_continues_where_it_stopped(tmp_path):
     ]
     assert answers[0].startswith("Bias is error") and len(answers) == 3
     assert conn.execute("SELECT COUNT(*) FROM grades").fetchone()[0] == 3
+
+
+def test_eval_interviewer_command_prints_the_table(corpus_home):
+    result = run("eval", "interviewer", "--use-home", "--rounds", "breadth,nlp", "--n", "1")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("|")]
+    assert lines[0].startswith("| round | items | strong | partial | off-topic")
+    assert [line.split("|")[1].strip() for line in lines[2:]] == ["breadth", "nlp"]
+    assert all(line.rstrip().endswith("| yes |") for line in lines[2:])
