@@ -485,8 +485,9 @@ class RoundSession:
         item = self._item
         combined = "\n\n".join(a for a in self.state.answers if a.strip())
         grade = self._grade(item.question, combined)
-        if grade.notices and grade.grader == "offline" and not self.ctx.provider.is_offline:
-            yield Notice(text=grade.notices[-1])
+        for notice in grade.notices:
+            if "LLM judge" in notice:  # the candidate should know the model was not used
+                yield Notice(text=notice)
         if len(self.state.asked) < self.max_follow_ups:
             fu = self.follow_up(item, combined, grade)
             if fu is not None:
