@@ -53,7 +53,7 @@ def encode(texts: list[str], name: str = BUNDLED_MODEL, batch_size: int = 64) ->
     """Unit-normalised float32 embeddings, shape (len(texts), dim); empty input gives (0, dim)."""
     model = get_encoder(name)
     if not texts:
-        return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
+        return np.zeros((0, model.get_embedding_dimension()), dtype=np.float32)
     vectors = model.encode(
         list(texts),
         batch_size=batch_size,
