@@ -1,0 +1,5 @@
+"""`python -m mockloop …` is the `mockloop` command."""
+
+from mockloop.cli import main
+
+main()
