@@ -35,8 +35,23 @@ def fill(conn, questions, n: int) -> datetime:
         sid = f"s{i // 5}"
         if i % 5 == 0:
             sessions.append((sid, q.round, "offline", at.isoformat()))
-        rows.append((sid, q.id, q.round, q.topic, "1", "offline", rng.uniform(0, 5), "hire", "{}", at.isoformat()))
-    conn.executemany("INSERT INTO sessions (id, round, llm, started_at) VALUES (?, ?, ?, ?)", sessions)
+        rows.append(
+            (
+                sid,
+                q.id,
+                q.round,
+                q.topic,
+                "1",
+                "offline",
+                rng.uniform(0, 5),
+                "hire",
+                "{}",
+                at.isoformat(),
+            )
+        )
+    conn.executemany(
+        "INSERT INTO sessions (id, round, llm, started_at) VALUES (?, ?, ?, ?)", sessions
+    )
     conn.executemany(
         "INSERT INTO grades (session_id, question_id, round, topic, rubric_version, grader, overall,"
         " hire_signal, grade, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -61,7 +76,9 @@ def main() -> None:
         questions = load_bank().questions
         now = fill(conn, questions, args.answers)
 
-        raw_read = timed(lambda: conn.execute("SELECT * FROM grades ORDER BY created_at").fetchall())
+        raw_read = timed(
+            lambda: conn.execute("SELECT * FROM grades ORDER BY created_at").fetchall()
+        )
         rows = conn.execute("SELECT overall, created_at FROM grades ORDER BY created_at").fetchall()
 
         def replay():
@@ -77,13 +94,21 @@ def main() -> None:
         table = timed(lambda: progress.summarize(conn, now=now))
         the_plan = timed(
             lambda: plan.to_ics(
-                plan.make_plan(conn, questions, until=now.date() + timedelta(days=14),
-                               hours_per_day=2, start=now.date(), now=now)
+                plan.make_plan(
+                    conn,
+                    questions,
+                    until=now.date() + timedelta(days=14),
+                    hours_per_day=2,
+                    start=now.date(),
+                    now=now,
+                )
             )
         )
     base = raw_read + raw_fsrs
     print(f"answers stored: {args.answers} · questions: {len(questions)} · {date.today()}")
-    print(f"raw building blocks: SQLite read {raw_read * 1000:.1f} ms + FSRS replay {raw_fsrs * 1000:.1f} ms")
+    print(
+        f"raw building blocks: SQLite read {raw_read * 1000:.1f} ms + FSRS replay {raw_fsrs * 1000:.1f} ms"
+    )
     for name, seconds in [
         ("rebuild cards from history", cold_sync),
         ("mockloop progress (tables)", table),

@@ -87,9 +87,7 @@ def migrate(conn: sqlite3.Connection) -> None:
             continue
         with conn:
             fn(conn)
-            conn.execute(
-                "INSERT INTO _migrations VALUES (?, datetime('now'))", (fn.__name__,)
-            )
+            conn.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (fn.__name__,))
 
 
 def connect(settings: Settings | None = None, path: Path | None = None) -> sqlite3.Connection:

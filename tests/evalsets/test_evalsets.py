@@ -35,7 +35,9 @@ def test_grading_set_names_real_questions_with_labels_in_range():
 def test_retrieval_set_gold_notes_exist_in_the_corpus():
     rows = _rows("retrieval.jsonl")
     assert len(rows) >= 60
-    sources = {clean_path(p.relative_to(CORPUS).as_posix()) for p in CORPUS.rglob("*") if p.is_file()}
+    sources = {
+        clean_path(p.relative_to(CORPUS).as_posix()) for p in CORPUS.rglob("*") if p.is_file()
+    }
     for r in rows:
         for gold in r["gold_sources"]:
             assert gold in sources, f"{r['id']}: gold note {gold} is not in corpus/"

@@ -190,7 +190,10 @@ def test_nothing_ingestable_is_not_ok(tmp_path, settings):
     assert not summary.ok
     assert (str(tmp_path / "does-not-exist"), "path not found") in summary.skipped
     assert summary.files_seen == 2
-    assert "files: 0 added, 0 changed, 0 unchanged, 0 removed, 2 skipped (of 2 seen)" in summary.lines()
+    assert (
+        "files: 0 added, 0 changed, 0 unchanged, 0 removed, 2 skipped (of 2 seen)"
+        in summary.lines()
+    )
 
 
 def test_a_missing_root_removes_nothing(vault, tmp_path, settings):

@@ -9,5 +9,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-eval_app = typer.Typer(help="Offline evals: how well retrieval, grading and the interviewer agree with humans.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Offline evals: how well retrieval, grading and the interviewer agree with humans.",
+    no_args_is_help=True,
+)
 app.add_typer(eval_app, name="eval")
