@@ -49,7 +49,7 @@ def shown_question(chat: list[dict]):
     """The bank question whose prompt is the last question in the chat."""
     last = next(t for t in reversed(texts(chat)) if t.startswith("**Question"))
     for q in load_bank().for_round("breadth"):
-        if render.escape_md(q.prompt) in last:
+        if unescape(render.escape_md(q.prompt)) in unescape(last):
             return q
     raise AssertionError(f"no bank question matches {last!r}")
 
