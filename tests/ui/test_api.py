@@ -90,8 +90,8 @@ def test_breadth_round_asks_grades_and_summarises(client):
     assert out[TIMER] == ""
     report = report_path(out[REPORT])
     assert report is not None and report.exists()
-    html = report.read_text(encoding="utf-8")
-    assert q1.prompt.split(",")[0] in html and "<html" in html.lower()
+    page = report.read_text(encoding="utf-8")
+    assert q1.prompt.split(",")[0] in html.unescape(page) and "<html" in page.lower()
 
 
 def test_weak_answer_card_points_to_notes_to_reread(client):
