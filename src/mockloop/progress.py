@@ -12,6 +12,8 @@ Grade → FSRS rating (overall is 0–5):
     overall ≥ 4        → Easy
 Mastery of a topic is the recency-weighted mean of its last grades (newest weighs most):
     < 1.5 no clue · < 2.5 shaky · < 3.5 has gaps · ≥ 3.5 solid
+Question order mixes due reviews : weakest topics : new questions by `Settings.question_mix`
+(env MOCKLOOP_QUESTION_MIX, default 2:2:1) unless a caller passes `mix` explicitly.
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ from datetime import UTC, datetime, timedelta
 
 from fsrs import Card, Rating, Scheduler
 
+from mockloop.config import DEFAULT_QUESTION_MIX, Settings
 from mockloop.models import Question
 
 MASTERY_LEVELS = ("no clue", "shaky", "has gaps", "solid")
+MASTERY_BOUNDS = (1.5, 2.5, 3.5)  # upper bounds of the first three levels (plots use them too)
 RECENT = 5  # grades per topic that mastery looks at
-DEFAULT_MIX = {"due": 2, "weak": 2, "new": 1}  # interleaving weights of the three buckets
+BUCKETS = ("due", "weak", "new")
+DEFAULT_MIX = dict(zip(BUCKETS, DEFAULT_QUESTION_MIX, strict=True))  # interleaving weights
 
 # No minute-scale learning steps: interview prep is reviewed in days, not in one sitting.
 _SCHEDULER = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
@@ -50,7 +55,7 @@ def mastery_level(score: float | None) -> str:
     """`3.1 -> 'has gaps'`; None (never practised) → 'not practised'."""
     if score is None:
         return "not practised"
-    for bound, level in zip((1.5, 2.5, 3.5), MASTERY_LEVELS, strict=False):
+    for bound, level in zip(MASTERY_BOUNDS, MASTERY_LEVELS, strict=False):
         if score < bound:
             return level
     return MASTERY_LEVELS[-1]
@@ -171,6 +176,12 @@ def topic_scores(conn: sqlite3.Connection, *, rounds: list[str] | None = None) -
     return scores
 
 
+def mix_weights(settings: Settings | None = None) -> dict[str, float]:
+    """The user's question mix as {'due': 2.0, 'weak': 2.0, 'new': 1.0} (env when no settings)."""
+    settings = settings or Settings.from_env()
+    return dict(zip(BUCKETS, settings.question_mix, strict=True))
+
+
 def _interleave(buckets: dict[str, list[Question]], mix: dict[str, float]) -> list[Question]:
     """Weighted round-robin: `{'due': 2, 'weak': 2, 'new': 1}` → d d w w n d d w w n …
 
@@ -199,11 +210,14 @@ def order_questions(
     now: datetime | None = None,
     mix: dict[str, float] | None = None,
     covered_topics: set[str] | None = None,
+    settings: Settings | None = None,
 ) -> list[Question]:
     """Due reviews first, then the weakest topics (those the notes cover first), then new ones.
 
-    The three buckets are interleaved by `mix` weights (default due 2 : weak 2 : new 1); questions
-    already seen, not due and on solid topics come last. Deterministic for a given history and now.
+    The three buckets are interleaved by `mix` weights; without an explicit `mix` they come from
+    `settings.question_mix` (`Settings.from_env()` when no settings are given: env
+    MOCKLOOP_QUESTION_MIX, default due 2 : weak 2 : new 1). Questions already seen, not due and
+    on solid topics come last. Deterministic for a given history, mix and now.
     """
     now = _now(now)
     sync_cards(conn)
@@ -218,7 +232,7 @@ def order_questions(
         card = cards.get(q.id)
         if card and card[0] <= now:
             buckets["due"].append(q)
-        elif q.topic in scores and scores[q.topic] < 3.5 and not card:
+        elif q.topic in scores and scores[q.topic] < MASTERY_BOUNDS[-1] and not card:
             buckets["weak"].append(q)
         elif not card:
             buckets["new"].append(q)
@@ -228,7 +242,7 @@ def order_questions(
     buckets["weak"].sort(key=lambda q: (q.topic not in covered, scores[q.topic]))
     buckets["new"].sort(key=lambda q: q.topic not in covered)
     buckets["rest"].sort(key=lambda q: cards[q.id][0])
-    weights = {**DEFAULT_MIX, **(mix or {}), "rest": 0}
+    weights = {**(mix_weights(settings) if mix is None else {**DEFAULT_MIX, **mix}), "rest": 0}
     return _interleave(buckets, weights)
 
 
@@ -351,16 +365,19 @@ def review_forecast(
 
 
 def score_history(conn: sqlite3.Connection) -> list[dict]:
-    """Every stored grade as {round, topic, overall, at}, oldest first — what the plots draw."""
+    """Every stored grade as {round, topic, overall, at, session}, oldest first — what the plots
+    draw. `session` is the session id (a grade stored without one is its own session)."""
     return [
         {
             "round": r["round"],
             "topic": r["topic"],
             "overall": r["overall"],
             "at": parse_time(r["created_at"]),
+            "session": r["session_id"] or f"grade-{r['id']}",
         }
         for r in conn.execute(
-            "SELECT round, topic, overall, created_at FROM grades ORDER BY created_at, id"
+            "SELECT id, session_id, round, topic, overall, created_at FROM grades "
+            "ORDER BY created_at, id"
         )
     ]
 
