@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import os
 import re
 import time
@@ -254,22 +255,38 @@ def _retryable(exc: BaseException) -> bool:
     return True
 
 
-def retry_after_seconds(exc: BaseException) -> float | None:
-    """Seconds from a Retry-After header (delta or HTTP date) on the error's response, if any."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if not headers:
-        return None
-    value = headers.get("retry-after") or headers.get("Retry-After")
-    if not value:
-        return None
+def retry_after_seconds(exc: BaseException, *, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header on the error's response: delta seconds
+    (``"2"``) or an HTTP date (``"Wed, 21 Oct 2025 07:28:00 GMT"``, counted from `now`).
+
+    Anything else (``"soon"``, a negative or non-finite number, a date without a zone) gives
+    None, so the caller falls back to its normal backoff: a server's odd header must never be
+    what ends a round.
+    """
     try:
-        return float(value)
-    except ValueError:
-        when = email.utils.parsedate_to_datetime(value)
-        if when is None:
+        response = getattr(exc, "response", None)
+        headers = getattr(response, "headers", None)
+        if not headers:
             return None
-        return max(0.0, when.timestamp() - time.time())
+        value = headers.get("retry-after") or headers.get("Retry-After")
+    except Exception:  # noqa: BLE001 — an exotic response object is no reason to fail
+        return None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None or when.tzinfo is None:  # RFC 9110 dates are always GMT; no zone = not one
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
 import importlib.util
+import time
 
 import pytest
 from fake_openai import malformed, slow, status, stream
@@ -14,6 +16,7 @@ from mockloop.llm import (
     RetryPolicy,
     from_chat_model,
     get_provider,
+    retry_after_seconds,
     safe_spec,
 )
 
@@ -116,6 +119,54 @@ def test_retry_after_is_capped(openai_server):
     waits: list[float] = []
     _provider(openai_server, waits).complete([("user", "x")])
     assert waits == [FAST.max_delay]
+
+
+def test_retry_after_as_an_http_date_is_honoured(openai_server):
+    past = email.utils.formatdate(time.time() - 60, usegmt=True)
+    ahead = email.utils.formatdate(time.time() + 25, usegmt=True)
+    openai_server.enqueue(status(429, retry_after=past), status(429, retry_after=ahead), "ok")
+    waits: list[float] = []
+    slow_cap = RetryPolicy(attempts=3, base_delay=0.25, max_delay=60.0, timeout=0.5)
+    assert _provider(openai_server, waits, policy=slow_cap).complete([("user", "x")]) == "ok"
+    assert waits[0] == 0.0  # a date already gone: retry at once, not after the 0.25 s backoff
+    assert 5.0 < waits[1] <= 25.0  # the seconds until that date, not the 0.5 s backoff
+
+
+@pytest.mark.parametrize("header", ["soon", "", "-5", "nan", "Tue, 99 Foo 2025 25:61:00 GMT"])
+def test_malformed_retry_after_falls_back_to_the_normal_backoff(openai_server, header):
+    openai_server.enqueue(status(429, retry_after=header), "ok after all")
+    waits: list[float] = []
+    assert _provider(openai_server, waits).complete([("user", "x")]) == "ok after all"
+    assert waits == [FAST.base_delay]
+
+
+class _Response:
+    def __init__(self, value):
+        self.headers = {"retry-after": value}
+
+
+class _RateLimited(Exception):
+    def __init__(self, value):
+        self.response = _Response(value)
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("7", 7.0),
+        (" 1.5 ", 1.5),
+        ("Wed, 21 Oct 2015 07:28:30 GMT", 30.0),
+        ("Wed, 21 Oct 2015 07:27:00 GMT", 0.0),  # in the past: no wait
+        ("Wed, 21 Oct 2015 07:28:30", None),  # no zone: not an HTTP date
+        ("soon", None),
+        ("-1", None),
+        ("inf", None),
+        (None, None),
+    ],
+)
+def test_retry_after_seconds_parses_seconds_and_dates_and_never_raises(header, seconds):
+    now = email.utils.parsedate_to_datetime("Wed, 21 Oct 2015 07:28:00 GMT").timestamp()
+    assert retry_after_seconds(_RateLimited(header), now=now) == seconds
 
 
 def test_persistent_rate_limit_gives_up_after_bounded_attempts(openai_server):

@@ -109,6 +109,43 @@ def test_judge_failure_grades_offline_and_says_so(scripted, llm_start):
     assert fb.grade.grader == "offline" and "graded offline" in fb.text
 
 
+def test_a_429_with_a_malformed_retry_after_does_not_end_the_round(openai_server, llm_start):
+    provider = get_provider(f"{openai_server.base_url}?model=m", retry=NO_WAIT)
+    waits: list[float] = []
+    provider.sleep = waits.append
+    openai_server.enqueue(
+        stream("How does Adam differ from SGD with momentum?"),
+        status(429, retry_after="soon"),
+        judge_json(1.0, 0.0),
+    )
+    s = llm_start("breadth", provider, n=1)
+    s.begin()
+    steps = s.answer("Adam rescales every step per parameter.")
+    fb = next(x for x in steps if isinstance(x, Feedback))
+    assert fb.grade.grader != "offline"  # the retry reached the judge after the normal backoff
+    assert waits == [NO_WAIT.base_delay]
+    assert isinstance(steps[-1], Summary)
+    assert s.summary().items[0].answer == "Adam rescales every step per parameter."
+
+
+def test_rate_limits_with_bad_headers_to_the_end_fall_back_to_offline_grading(
+    openai_server, llm_start
+):
+    provider = get_provider(f"{openai_server.base_url}?model=m", retry=NO_WAIT)
+    provider.sleep = lambda s: None
+    openai_server.enqueue(
+        stream("How does Adam differ from SGD with momentum?"),
+        *[status(429, retry_after="soon")] * NO_WAIT.attempts,
+    )
+    s = llm_start("breadth", provider, n=1)
+    s.begin()
+    steps = s.answer("Adam rescales every step per parameter.")
+    assert isinstance(steps[0], Notice) and "graded offline" in steps[0].text
+    fb = next(x for x in steps if isinstance(x, Feedback))
+    assert fb.grade.grader == "offline"
+    assert s.summary().items[0].answer == "Adam rescales every step per parameter."
+
+
 def test_follow_up_is_worded_by_the_llm_from_the_missed_points(scripted, llm_start):
     scripted.enqueue("How does LoRA keep fine-tuning cheap?")
     s = llm_start("nlp", from_chat_model(scripted, "fake", retry=NO_WAIT), n=1)
