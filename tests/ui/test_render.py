@@ -73,6 +73,21 @@ def test_follow_up_message_is_marked_and_untimed():
     assert "to answer" not in msg["content"]
 
 
+def test_follow_up_shows_the_pointer_to_the_candidates_note_as_the_terminal_does():
+    note = "Your notes touch on this: system-design/feed-ranking.md § Feed ranking › 4. Data_labels"
+    msg = render.ask_message(make_ask(follow_up=True, text="What goes wrong?", note=note))
+    body, pointer = msg["content"].rsplit("\n\n", 1)
+    assert body.endswith("What goes wrong?")
+    assert pointer == (
+        r"_(Your notes touch on this: system-design/feed-ranking.md § Feed ranking › 4. Data\_labels)_"
+    )
+
+
+def test_follow_up_without_a_note_has_no_pointer():
+    msg = render.ask_message(make_ask(follow_up=True, text="What goes wrong?"))
+    assert "notes touch on this" not in msg["content"]
+
+
 def test_interviewer_text_cannot_inject_markup():
     msg = render.ask_message(make_ask(text="<img src=x onerror=alert(1)> *bold*"))
     assert "<img" not in msg["content"]

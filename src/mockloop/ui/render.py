@@ -85,6 +85,8 @@ def ask_message(ask) -> dict:
     body = f"{head}\n\n{escape_md(ask.text)}"
     if getattr(ask, "suggestion", None):
         body += f"\n\n_Tip from your notes: {escape_md(ask.suggestion)}_"
+    if getattr(ask, "note", None):  # a follow-up: the candidate's note that holds the point
+        body += f"\n\n_({escape_md(ask.note)})_"
     return {"role": "assistant", "content": body}
 
 
