@@ -8,7 +8,15 @@ Specs:
 - an OpenAI-compatible base URL (vLLM, llama.cpp server, LM Studio, Ollama's /v1):
   ``http://127.0.0.1:8000/v1?model=qwen2.5&key_env=MY_KEY_VAR``. ``key_env`` names the
   environment variable holding the key; without it no key is sent (local servers need none, and
-  a key for one service is never sent to another by accident).
+  a key for one service is never sent to another by accident). Only a variable whose name ends
+  in ``_KEY`` (``_API_KEY`` included) can be named, never ``MOCKLOOP_AUTH`` nor one that says
+  SECRET, PASSWORD or PRIVATE: a spec typed into a page must not turn another secret of the
+  server's environment into a bearer token.
+
+`check_untrusted_spec` is the second half of that guard, for a page served to the network
+(--auth or a non-loopback address): there a spec typed by the page user may name a base URL only
+on loopback, unless the operator allowed remote ones (``MOCKLOOP_ALLOW_REMOTE_LLM=1``); the
+operator's own configured spec is always allowed.
 
 Every call gets bounded retries with exponential backoff (Retry-After honoured) for timeouts,
 rate limits, server errors and malformed output; after the last attempt it raises ``LLMError``
@@ -54,6 +62,12 @@ PACKAGES: dict[str, str] = {
 }
 
 
+KEY_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*_KEY")  # OPENAI_API_KEY, MY_LLM_KEY, ...
+KEY_ENV_NEVER = re.compile(r"SECRET|PASSWORD|PASSWD|PRIVATE|^MOCKLOOP_AUTH$", re.IGNORECASE)
+ALLOW_REMOTE_ENV = "MOCKLOOP_ALLOW_REMOTE_LLM"  # "1": a page served to the network may use any URL
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+
 class LLMError(RuntimeError):
     """The model could not give a usable reply after bounded retries (or cannot be reached)."""
 
@@ -83,6 +97,55 @@ def resolve_key(env_var: str, *, provider: str = "") -> str:
     raise MissingKeyError(
         f"No API key found{who}: set the {env_var} environment variable "
         f"(export {env_var}=...), or run with --llm offline."
+    )
+
+
+def check_key_env(name: str) -> str:
+    """`name` if it may name the variable that holds an endpoint's key; else an LLMError.
+
+    Allowed: names ending in ``_KEY`` (so ``_API_KEY`` too), e.g. OPENAI_API_KEY or MY_LLM_KEY.
+    Refused: anything else (HOME, MOCKLOOP_AUTH, DATABASE_URL, ...) and names that say SECRET,
+    PASSWORD or PRIVATE (AWS_SECRET_ACCESS_KEY, SSH_PRIVATE_KEY).
+    """
+    name = (name or "").strip()
+    if not KEY_ENV_NAME.fullmatch(name) or KEY_ENV_NEVER.search(name):
+        raise LLMError(
+            f"key_env={name!r} is not allowed: name a variable that holds an API key and ends in "
+            "_KEY or _API_KEY (e.g. key_env=VLLM_API_KEY); other variables are never sent."
+        )
+    return name
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 and localhost (by name, never by a DNS look-up) are loopback."""
+    import ipaddress
+
+    host = (host or "").strip().strip("[]").lower().rstrip(".")
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_untrusted_spec(spec: str | None, *, configured: str = "", allow_remote: bool = False):
+    """For a spec typed into a page served to the network: LLMError unless it is safe to use.
+
+    Safe: ``offline``, ``provider:model`` (the provider's own endpoint), the operator's own
+    `configured` spec, and an OpenAI-compatible URL on loopback. A URL on any other host is
+    refused unless `allow_remote` (the operator started the server with MOCKLOOP_ALLOW_REMOTE_LLM=1).
+    """
+    spec = (spec or "offline").strip()
+    if not spec.startswith(("http://", "https://")) or spec == (configured or "").strip():
+        return
+    host = urlsplit(spec).hostname
+    if allow_remote or is_loopback_host(host):
+        return
+    raise LLMError(
+        f"this app is served to the network, so a model URL typed here must be on this machine "
+        f"(127.0.0.1 or localhost), not {host or 'that host'}; the operator can allow other hosts "
+        f"by starting the server with {ALLOW_REMOTE_ENV}=1, or set MOCKLOOP_LLM."
     )
 
 
@@ -406,8 +469,10 @@ def _openai_compatible(spec: str, retry: RetryPolicy, kwargs: dict) -> ChatProvi
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     model = query.get("model", "default")
     env_var = query.get("key_env") or query.get("key-env")
-    key = resolve_key(env_var, provider=parts.netloc) if env_var else None
+    if env_var:
+        check_key_env(env_var)
     host = parts.hostname or ""
+    key = resolve_key(env_var, provider=host) if env_var else None
     netloc = host + (f":{parts.port}" if parts.port else "")  # drop any user:password@
     base_url = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
     chat = ChatOpenAI(

@@ -14,6 +14,8 @@ from mockloop.llm import (
     LLMError,
     MissingKeyError,
     RetryPolicy,
+    check_key_env,
+    check_untrusted_spec,
     from_chat_model,
     get_provider,
     retry_after_seconds,
@@ -56,6 +58,62 @@ def test_base_url_key_variable_must_be_set(openai_server, monkeypatch):
     monkeypatch.delenv("MY_LLM_KEY", raising=False)
     with pytest.raises(MissingKeyError, match="MY_LLM_KEY"):
         get_provider(f"{openai_server.base_url}?model=m&key_env=MY_LLM_KEY")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["MOCKLOOP_AUTH", "HOME", "PATH", "DATABASE_URL", "AWS_SECRET_ACCESS_KEY", "SSH_PRIVATE_KEY",
+     "DB_PASSWORD_KEY", "KEY", "MY-KEY", "OPENAI_API_KEY_OLD"],
+)  # fmt: skip
+def test_key_env_may_only_name_an_api_key_variable(openai_server, monkeypatch, name):
+    monkeypatch.setenv(name, "must-never-be-sent")
+    with pytest.raises(LLMError, match="_KEY") as err:
+        get_provider(f"{openai_server.base_url}?model=m&key_env={name}")
+    assert not isinstance(err.value, MissingKeyError)
+    assert "must-never-be-sent" not in str(err.value)
+    assert openai_server.requests == []  # refused before anything was sent
+
+
+@pytest.mark.parametrize("name", ["OPENAI_API_KEY", "VLLM_API_KEY", "MY_LLM_KEY", "lmstudio_KEY"])
+def test_key_env_accepts_names_ending_in_key(name):
+    assert check_key_env(name) == name
+
+
+@pytest.mark.parametrize(
+    ("spec", "allowed"),
+    [
+        ("offline", True),
+        ("openai:gpt-4o-mini", True),  # the provider's own endpoint
+        ("http://127.0.0.1:8000/v1?model=m&key_env=OPENAI_API_KEY", True),
+        ("http://127.9.9.9:8000/v1?model=m", True),
+        ("http://localhost:11434/v1?model=m", True),
+        ("http://[::1]:8000/v1?model=m", True),
+        ("https://203.0.113.9/v1?model=m&key_env=OPENAI_API_KEY", False),
+        ("http://evil.example:8000/v1?model=m", False),
+        ("http://localhost.evil.example/v1?model=m", False),
+        ("http://127.0.0.1.nip.io/v1?model=m", False),  # resolves to loopback, but only by DNS
+        ("http://0.0.0.0:8000/v1?model=m", False),
+        ("http://10.0.0.5:8000/v1?model=m", False),
+        ("http://user:pw@203.0.113.9/v1?model=m", False),
+    ],
+)
+def test_a_page_served_to_the_network_only_reaches_loopback_urls(spec, allowed):
+    if allowed:
+        check_untrusted_spec(spec)
+    else:
+        with pytest.raises(LLMError, match="MOCKLOOP_ALLOW_REMOTE_LLM=1") as err:
+            check_untrusted_spec(spec)
+        assert "pw" not in str(err.value)
+        check_untrusted_spec(spec, allow_remote=True)  # the operator's explicit opt-in
+
+
+def test_the_operators_configured_url_is_always_allowed():
+    configured = "https://llm.example.com/v1?model=m&key_env=TEAM_API_KEY"
+    check_untrusted_spec(configured, configured=configured)
+    with pytest.raises(LLMError):
+        check_untrusted_spec(
+            configured.replace("llm.example.com", "other.example.com"), configured=configured
+        )
 
 
 @pytest.mark.skipif(importlib.util.find_spec("langchain_ollama") is not None, reason="installed")

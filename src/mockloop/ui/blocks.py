@@ -3,9 +3,17 @@
 Every event has a stable `api_name`, so gradio_client can drive the same handlers the buttons
 do: start_round, answer, hint, skip, end_round, ingest, sources, forget, search, batch_grade,
 progress. Layout, styling and the timer script live here; behaviour lives in handlers.py.
+
+The Model box takes any spec the page user types. When the page is served to the network (with
+a login, or on a non-loopback address), `guard_models` lets such a spec name a base URL only on
+loopback, unless the operator set MOCKLOOP_ALLOW_REMOTE_LLM=1; the key variable a spec may name
+is restricted in llm.check_key_env everywhere. A refused spec runs the round offline and says why.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Callable
 
 import gradio as gr
 
@@ -109,13 +117,44 @@ ROUND_HELP = (
 )
 MODEL_HELP = (
     "`offline` needs no key or network. Or `provider:model` (e.g. openai:gpt-4o-mini, "
-    "ollama:llama3.1) or an OpenAI-compatible URL; keys come from environment variables only."
+    "ollama:llama3.1) or an OpenAI-compatible URL (`key_env=` names a variable ending in `_KEY`); "
+    "keys come from environment variables only."
 )
 BATCH_HELP = (
     "One answer per row. Columns: `question_id` (a bank question) **or** `question` with a "
     "`reference` answer or a `rubric`; plus `answer`, and optionally `id`, `round`, `topic`. "
     "Bad rows are skipped and listed; re-grading the same file reuses earlier grades."
 )
+
+
+def served_to_network(demo: gr.Blocks) -> bool:
+    """Whether the launched app has a login or listens on a non-loopback address."""
+    from mockloop.llm import is_loopback_host
+
+    host = getattr(demo, "server_name", None)
+    return bool(getattr(demo, "auth", None)) or (host is not None and not is_loopback_host(host))
+
+
+def guard_models(
+    ui: UiApp, exposed: Callable[[], bool], *, allow_remote: bool | None = None
+) -> None:
+    """Wrap `ui.provider_factory` so specs typed into a page served to the network are checked
+    (llm.check_untrusted_spec) before any model is built; `exposed()` is asked on every round."""
+    from mockloop.llm import ALLOW_REMOTE_ENV, check_untrusted_spec
+
+    if getattr(ui.provider_factory, "guarded", False):
+        return
+    if allow_remote is None:
+        allow_remote = os.environ.get(ALLOW_REMOTE_ENV, "").strip().lower() in ("1", "true", "yes")
+    inner = ui.provider_factory
+
+    def factory(spec, *args, **kwargs):
+        if exposed():
+            check_untrusted_spec(spec, configured=ui.settings.llm, allow_remote=allow_remote)
+        return inner(spec, *args, **kwargs)
+
+    factory.guarded = True
+    ui.provider_factory = factory
 
 
 def build_app(settings: Settings | None = None, ui: UiApp | None = None) -> gr.Blocks:
@@ -145,6 +184,7 @@ def build_app(settings: Settings | None = None, ui: UiApp | None = None) -> gr.B
         )
         demo.load(ui.example_batch, None, example, api_visibility="private")
     demo.queue(default_concurrency_limit=4)
+    guard_models(ui, lambda: served_to_network(demo))  # launch() sets the address and login later
     return demo
 
 
