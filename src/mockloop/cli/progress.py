@@ -19,6 +19,25 @@ from mockloop.models import ROUNDS
 from mockloop.reports import progress as report
 
 
+def _write(path: Path, text: str, *, newline: str | None = None) -> None:
+    """Write an output file, creating its folder; a path that can't be written is one line, rc 1."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline=newline)
+    except OSError as exc:
+        typer.echo(f"error: cannot write {path}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _settings(mix: str | None) -> Settings:
+    """Settings from the environment, with --mix over MOCKLOOP_QUESTION_MIX; bad values → rc 2."""
+    try:
+        return Settings.from_env(question_mix=mix)
+    except ValueError as exc:
+        typer.echo(f"error: {'--mix ' if mix else ''}{exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
 def _print_table(title: str, headers: list[str], rows: list[list]) -> None:
     table = Table(title=title, title_justify="left")
     for h in headers:
@@ -36,7 +55,7 @@ def progress_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
     """Per round and topic: sessions, mean score and trend, mastery, reviews due."""
-    conn = connect(Settings.from_env())
+    conn = connect(_settings(None))
     summary = prog.summarize(conn)
     if as_json:
         typer.echo(prog.to_json(summary))
@@ -47,7 +66,7 @@ def progress_cmd(
         _print_table("Rounds", report.ROUND_HEADERS, report.round_rows(summary))
         _print_table("Topics", report.TOPIC_HEADERS, report.topic_rows(summary))
     if report_path:
-        report_path.write_text(report.progress_html(conn, now=summary.now), encoding="utf-8")
+        _write(report_path, report.progress_html(conn, now=summary.now))
         typer.echo(f"Report written to {report_path}")
 
 
@@ -75,9 +94,16 @@ def plan_cmd(
     start_time: str = typer.Option(
         "18:00", "--start-time", help="When each day's blocks start (HH:MM)."
     ),
+    mix: str | None = typer.Option(
+        None,
+        "--mix",
+        help="due reviews : weak topics : new topics, e.g. 2:2:1 "
+        "(default MOCKLOOP_QUESTION_MIX, else 2:2:1).",
+    ),
 ) -> None:
     """A day-by-day plan weighted by weakness, due reviews and round mix, as Markdown and .ics."""
-    conn = connect(Settings.from_env())
+    settings = _settings(mix)
+    conn = connect(settings)
     try:
         at = time.fromisoformat(start_time)
         the_plan = planning.make_plan(
@@ -86,12 +112,14 @@ def plan_cmd(
             until=until.date() if isinstance(until, datetime) else date.fromisoformat(str(until)),
             hours_per_day=hours_per_day,
             rounds=_parse_rounds(rounds),
+            settings=settings,
+            start=date.today(),  # the user's local date, not UTC's
         )
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    out.write_text(planning.to_markdown(the_plan), encoding="utf-8")
+    _write(out, planning.to_markdown(the_plan))
     typer.echo(f"{len(the_plan.days)} days planned → {out}")
     if ics:
-        ics.write_text(planning.to_ics(the_plan, start_time=at), encoding="utf-8", newline="")
+        _write(ics, planning.to_ics(the_plan, start_time=at), newline="")
         typer.echo(f"calendar → {ics}")
