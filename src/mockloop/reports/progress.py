@@ -1,4 +1,4 @@
-"""The progress report: score over time per round, a topic mastery heat map, a review forecast.
+"""The progress report: score per session over time, a topic mastery heat map, a review forecast.
 
 Figures are matplotlib (Agg) and returned as Figure objects so the Gradio Progress tab shows the
 same plots the HTML report embeds as base64 PNG.
@@ -11,16 +11,24 @@ import html
 import io
 import sqlite3
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from mockloop import progress  # noqa: E402
+
+# One colour per mastery level, with the level boundaries progress.py uses (0 · 1.5 · 2.5 · 3.5 · 5).
+LEVEL_COLOURS = ["#d73027", "#fc8d59", "#fee08b", "#1a9850"]
+LEVEL_BOUNDS = [0.0, *progress.MASTERY_BOUNDS, 5.0]
+SMOOTH_AFTER = 40  # a round with more sessions than this is drawn as a rolling mean
+ROLLING = 10  # sessions in that rolling mean, at least (more for long histories)
+COLOURBAR_INCHES = 1.8  # the heat map's colour bar keeps this height however many topics
 
 
 def _empty(fig: Figure, ax, message: str) -> Figure:
@@ -29,62 +37,115 @@ def _empty(fig: Figure, ax, message: str) -> Figure:
     return fig
 
 
+def session_scores(history: list[dict]) -> dict[str, list[tuple[datetime, float, int]]]:
+    """Per round, each session as (start, mean score, answers), oldest first."""
+    sessions: dict[tuple[str, str], list] = {}
+    for h in history:
+        key = (h["round"], h.get("session") or h["at"].isoformat())
+        entry = sessions.setdefault(key, [h["at"], []])
+        entry[0] = min(entry[0], h["at"])
+        entry[1].append(h["overall"])
+    per_round: dict[str, list[tuple[datetime, float, int]]] = defaultdict(list)
+    for (rnd, _), (at, scores) in sessions.items():
+        per_round[rnd].append((at, sum(scores) / len(scores), len(scores)))
+    return {r: sorted(v) for r, v in sorted(per_round.items())}
+
+
 def score_trend_figure(history: list[dict]) -> Figure:
-    """Mean score per day for each round."""
+    """Mean score of every session, per round, at the time it started."""
     fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
     if not history:
         return _empty(fig, ax, "No graded answers yet: run a round to see your trend.")
-    per_round: dict[str, dict] = defaultdict(lambda: defaultdict(list))
-    for h in history:
-        per_round[h["round"]][h["at"].date()].append(h["overall"])
-    for rnd, days in sorted(per_round.items()):
-        xs = sorted(days)
-        daily = [sum(days[d]) / len(days[d]) for d in xs]
-        # faint daily means, and a line through the mean of each day's previous week
-        dots = ax.scatter(xs, daily, s=12, alpha=0.35)
-        week = [
-            sum(v for d2 in xs if d - timedelta(days=6) <= d2 <= d for v in days[d2])
-            / sum(len(days[d2]) for d2 in xs if d - timedelta(days=6) <= d2 <= d)
-            for d in xs
+    smoothed = False
+    per_round = session_scores(history)
+    for rnd, points in per_round.items():
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        n = f"{len(points)} session{'s' * (len(points) != 1)}"
+        if len(points) <= SMOOTH_AFTER:
+            ax.plot(xs, ys, marker="o", markersize=5, linewidth=1.5, label=f"{rnd} ({n})")
+            continue
+        smoothed = True
+        window = max(ROLLING, len(points) // 40)  # about 40 independent steps along the line
+        dots = ax.scatter(xs, ys, s=8, alpha=0.2)
+        rolling = [
+            sum(ys[max(0, i - window + 1) : i + 1]) / len(ys[max(0, i - window + 1) : i + 1])
+            for i in range(len(ys))
         ]
-        ax.plot(xs, week, color=dots.get_facecolor()[0], alpha=1, linewidth=2, label=rnd)
-    dates = sorted({h["at"].date() for h in history})
-    if len(dates) == 1:  # one day of history: keep the axis to a week around it, not years
-        ax.set_xlim(dates[0] - timedelta(days=3), dates[0] + timedelta(days=3))
+        colour = dots.get_facecolor()[0]
+        ax.plot(
+            xs, rolling, color=colour, alpha=1, linewidth=2, label=f"{rnd} ({n}; mean of {window})"
+        )
+    times = [h["at"] for h in history]
+    if max(times) - min(times) < timedelta(
+        hours=2
+    ):  # one sitting: a few hours around it, not years
+        ax.set_xlim(min(times) - timedelta(hours=3), max(times) + timedelta(hours=3))
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_ylim(0, 5)
-    ax.set_ylabel("mean score (0–5)")
-    ax.set_title("Score over time per round (7-day mean; dots: daily)")
+    ax.set_ylabel("session mean (0–5)")
+    how = "dots: sessions; lines: rolling mean" if smoothed else "a point per session"
+    ax.set_title(f"Score over time per round ({how})")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.autofmt_xdate()
+    if len(per_round) > 2:  # many rounds: the legend goes under the plot, not over the points
+        fig.set_figheight(3.6 + 0.2 * ((len(per_round) + 1) // 2))
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2, fontsize=8, frameon=False
+        )
+    else:
+        ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def mastery_heatmap_figure(history: list[dict], *, weeks: int = 8) -> Figure:
-    """Topics × recent weeks, coloured by that week's mean score (blank where not practised)."""
-    topics = sorted({h["topic"] for h in history})
-    fig, ax = plt.subplots(figsize=(8, max(2.4, 0.32 * len(topics) + 1.2)), dpi=100)
+def mastery_heatmap_figure(
+    history: list[dict], *, weeks: int = 8, now: datetime | None = None
+) -> Figure:
+    """Round · topic × the last `weeks` weeks up to `now` (default: today), coloured by that
+    week's mean score in the mastery levels' colours (blank where not practised)."""
+    rows = sorted({(h["round"], h["topic"]) for h in history})
+    several = len({r for r, _ in rows}) > 1
+    per_row = 0.3 if len(rows) <= 30 else 0.2
+    fig, ax = plt.subplots(figsize=(8, max(2.4, per_row * len(rows) + 1.3)), dpi=100)
     if not history:
         return _empty(fig, ax, "No topics practised yet.")
-    last = max(h["at"] for h in history)
-    grid = [[float("nan")] * weeks for _ in topics]
+    anchor = now or datetime.now(UTC)
+    index = {row: i for i, row in enumerate(rows)}
+    grid = [[float("nan")] * weeks for _ in rows]
     cells: dict[tuple[int, int], list[float]] = defaultdict(list)
     for h in history:
-        back = (last - h["at"]).days // 7
+        back = max(0, (anchor - h["at"]).days // 7)
         if back < weeks:
-            cells[(topics.index(h["topic"]), weeks - 1 - back)].append(h["overall"])
+            cells[(index[(h["round"], h["topic"])], weeks - 1 - back)].append(h["overall"])
     for (i, j), values in cells.items():
         grid[i][j] = sum(values) / len(values)
-    cmap = ListedColormap(["#d73027", "#fc8d59", "#fee08b", "#1a9850"])
-    image = ax.imshow(grid, aspect="auto", cmap=cmap, vmin=0, vmax=5)
-    ax.set_yticks(range(len(topics)), topics, fontsize=8)
-    labels = [(last - timedelta(weeks=weeks - 1 - j)).strftime("%d %b") for j in range(weeks)]
-    ax.set_xticks(range(weeks), labels, fontsize=8)
+    if not cells:
+        return _empty(fig, ax, f"No practice in the {weeks} weeks up to {anchor:%d %b %Y}.")
+    cmap = ListedColormap(LEVEL_COLOURS)
+    image = ax.imshow(grid, aspect="auto", cmap=cmap, norm=BoundaryNorm(LEVEL_BOUNDS, cmap.N))
+    labels = [f"{r} · {t}" if several else t for r, t in rows]
+    ax.set_yticks(range(len(rows)), labels, fontsize=8 if len(rows) <= 30 else 7)
+    for i in range(1, len(rows)):  # a line between rounds
+        if rows[i][0] != rows[i - 1][0]:
+            ax.axhline(i - 0.5, color="#333", linewidth=0.8)
+    weeks_end = [(anchor - timedelta(weeks=weeks - 1 - j)).strftime("%d %b") for j in range(weeks)]
+    ax.set_xticks(range(weeks), weeks_end, fontsize=8)
     ax.set_xlabel("week ending")
-    ax.set_title("Topic mastery (no clue · shaky · has gaps · solid)")
-    bar = fig.colorbar(image, ax=ax, ticks=[0.75, 2, 3, 4.25])
-    bar.ax.set_yticklabels(progress.MASTERY_LEVELS, fontsize=8)
+    ax.set_title("Topic mastery per week")
+    fig.tight_layout()
+    # a colour bar of fixed height at the top right, not stretched along a long topic list
+    height = ax.get_position().height * fig.get_figheight()
+    frac = min(1.0, COLOURBAR_INCHES / height)
+    cax = ax.inset_axes([1.03, 1 - frac, 0.03, frac])
+    mids = [(a + b) / 2 for a, b in zip(LEVEL_BOUNDS, LEVEL_BOUNDS[1:], strict=False)]
+    bar = fig.colorbar(image, cax=cax, ticks=mids)
+    bar.ax.set_yticklabels(
+        [f"{level} ({a:g}–{b:g})" for level, a, b in zip(
+            progress.MASTERY_LEVELS, LEVEL_BOUNDS[:-1], LEVEL_BOUNDS[1:], strict=True
+        )],
+        fontsize=8,
+    )  # fmt: skip
     fig.tight_layout()
     return fig
 
@@ -169,7 +230,7 @@ def progress_html(conn: sqlite3.Connection, *, now: datetime | None = None) -> s
     history = progress.score_history(conn)
     figures = [
         score_trend_figure(history),
-        mastery_heatmap_figure(history),
+        mastery_heatmap_figure(history, now=p.now),
         forecast_figure(progress.review_forecast(conn, now=p.now), p.now),
     ]
     images = "".join(f'<img alt="plot" src="data:image/png;base64,{_png(f)}">' for f in figures)
