@@ -1,16 +1,18 @@
 """Progress at scale: `progress` report and `plan` on 10,000 stored answers.
 
-Prints wall times and, as the machine-independent figure, each as a ratio to its raw building
-blocks measured in the same run: reading every grade row from SQLite, and replaying them all
-through fsrs.Scheduler.review_card.
+Prints wall times (median of --repeat runs) and, as the machine-independent figure, each as a
+ratio to its raw building blocks measured in the same run: reading every grade row from SQLite,
+and replaying them all through fsrs.Scheduler.review_card. Writes benchmarks/out/progress.json.
 
-    python benchmarks/bench_progress.py [--answers 10000]
+    python benchmarks/bench_progress.py [--answers 10000] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import statistics
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -23,6 +25,8 @@ from mockloop.bank import load_bank
 from mockloop.config import Settings
 from mockloop.db import connect
 from mockloop.reports.progress import progress_html
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def fill(conn, questions, n: int) -> datetime:
@@ -61,23 +65,29 @@ def fill(conn, questions, n: int) -> datetime:
     return t0 + timedelta(minutes=30 * n)
 
 
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def timed(fn, repeat: int = 1) -> float:
+    """Median wall time of `repeat` calls."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--answers", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    rep = max(1, args.repeat)
     with tempfile.TemporaryDirectory() as home:
         conn = connect(Settings.from_env(home=Path(home)))
         questions = load_bank().questions
         now = fill(conn, questions, args.answers)
 
         raw_read = timed(
-            lambda: conn.execute("SELECT * FROM grades ORDER BY created_at").fetchall()
+            lambda: conn.execute("SELECT * FROM grades ORDER BY created_at").fetchall(), rep
         )
         rows = conn.execute("SELECT overall, created_at FROM grades ORDER BY created_at").fetchall()
 
@@ -88,10 +98,10 @@ def main() -> None:
                     card, progress.rating_for(r[0]), progress.parse_time(r[1])
                 )
 
-        raw_fsrs = timed(replay)
-        cold_sync = timed(lambda: progress.rebuild_cards(conn))
-        report = timed(lambda: progress_html(conn, now=now))
-        table = timed(lambda: progress.summarize(conn, now=now))
+        raw_fsrs = timed(replay, rep)
+        cold_sync = timed(lambda: progress.rebuild_cards(conn), rep)
+        report = timed(lambda: progress_html(conn, now=now), rep)
+        table = timed(lambda: progress.summarize(conn, now=now), rep)
         the_plan = timed(
             lambda: plan.to_ics(
                 plan.make_plan(
@@ -102,20 +112,40 @@ def main() -> None:
                     start=now.date(),
                     now=now,
                 )
-            )
+            ),
+            rep,
         )
+        order = timed(lambda: progress.order_questions(conn, questions, now=now), rep)
     base = raw_read + raw_fsrs
     print(f"answers stored: {args.answers} · questions: {len(questions)} · {date.today()}")
     print(
-        f"raw building blocks: SQLite read {raw_read * 1000:.1f} ms + FSRS replay {raw_fsrs * 1000:.1f} ms"
+        f"raw building blocks: SQLite read {raw_read * 1000:.1f} ms + FSRS replay "
+        f"{raw_fsrs * 1000:.1f} ms  (median of {rep})"
     )
-    for name, seconds in [
-        ("rebuild cards from history", cold_sync),
-        ("mockloop progress (tables)", table),
-        ("mockloop progress --report (3 plots)", report),
-        ("mockloop plan (14 days, md+ics)", the_plan),
-    ]:
-        print(f"{name:40s} {seconds * 1000:8.1f} ms   {seconds / base:6.2f}× raw")
+    timings = {
+        "rebuild cards from history": cold_sync,
+        "mockloop progress (tables)": table,
+        "mockloop progress --report (3 plots)": report,
+        "mockloop plan (14 days, md+ics)": the_plan,
+        "order questions for a round (whole bank)": order,
+    }
+    for name, seconds in timings.items():
+        print(f"{name:42s} {seconds * 1000:8.1f} ms   {seconds / base:6.2f}× raw")
+    result = {
+        "answers": args.answers,
+        "questions": len(questions),
+        "repeats": rep,
+        "raw_ms": {
+            "sqlite read": round(raw_read * 1000, 1),
+            "fsrs replay": round(raw_fsrs * 1000, 1),
+        },
+        "ms": {name: round(seconds * 1000, 1) for name, seconds in timings.items()},
+        "ratio_to_raw": {name: round(seconds / base, 2) for name, seconds in timings.items()},
+    }
+    out = REPO / "benchmarks" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "progress.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"→ {out / 'progress.json'}")
 
 
 if __name__ == "__main__":
