@@ -30,6 +30,12 @@ def conn():
     return connect(Settings.from_env())
 
 
+@pytest.fixture(autouse=True)
+def _cwd(tmp_path, monkeypatch):
+    """`mockloop plan` writes plan.md / plan.ics to the current folder by default: keep it tmp."""
+    monkeypatch.chdir(tmp_path)
+
+
 def run_sessions(conn, questions, score_of, *, sessions=4, per=5, at=T0):
     """Store graded sessions the way a round does: one session row, then a grade per answer."""
     for s in range(sessions):
