@@ -75,7 +75,26 @@ def m002_sessions(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_manifest, m002_sessions]
+def m003_manifest_location(conn: sqlite3.Connection) -> None:
+    """Manifest rows keyed by where a file really is, not only by its name.
+
+    `location` is the file's resolved path (or `zip path!/entry` inside a zip); `source` stays
+    the unique name chunks carry. Rows from before this migration have no location: the next
+    ingest of their root adopts them by (root, source), so nothing is embedded again.
+    """
+    conn.executescript(
+        """
+        ALTER TABLE manifest ADD COLUMN location TEXT;
+        CREATE UNIQUE INDEX manifest_location ON manifest(location);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    m001_manifest,
+    m002_sessions,
+    m003_manifest_location,
+]
 
 
 def migrate(conn: sqlite3.Connection) -> None:
