@@ -1,9 +1,19 @@
 """Ingest folders, files and .zip exports into the store: incremental, idempotent, crash-safe.
 
 `ingest(paths, settings)` walks each path, hashes every supported file and compares it with
-the manifest (SQLite, `manifest` table: source → content hash and chunk ids). Only new or
-changed files are loaded, chunked and embedded; chunks of changed or deleted files are
-removed. Bad files are skipped with one reason each and counted; the run goes on.
+the manifest (SQLite, `manifest` table: one row per file with its source name, location,
+content hash and chunk ids). Only new or changed files are loaded, chunked and embedded;
+chunks of changed or deleted files are removed. Bad files are skipped with one reason each and
+counted; the run goes on.
+
+A file's identity is its location: its resolved path on disk, or `zip path!/entry` inside a
+zip. So one file reached through two roots (`notes/`, then `notes/nlp`, or a symlink) is
+stored once. Its `source` (what citations and `stats` show) is its path relative to the root
+it was first ingested from; a name another root already uses gets that root's folder name in
+front (`rootB/index.md`), and a name keeps its first form on later runs. Ingesting one root
+never removes or overwrites another root's notes: a run removes a file only when it was last
+ingested through this root and is no longer reached from it, or it lies inside this root and
+is gone from disk.
 
 Crash safety (kill -9 at any point, then run again = an uninterrupted run):
   1. before writing a file's new chunks, their ids are recorded as pending (`meta` table);
@@ -11,12 +21,14 @@ Crash safety (kill -9 at any point, then run again = an uninterrupted run):
   3. the file's stale chunks (old manifest ids not in the new set) are deleted;
   4. the manifest row is recorded and the pending record dropped, in one transaction.
 A later run deletes any pending ids that no manifest row claims, and the BM25 index is rebuilt
-whenever it does not match the store's ids. Sources are paths relative to the ingested root,
-so two roots holding the same relative path share one source (the later ingest wins).
+whenever it does not match the store's ids. Names are given deterministically from the
+manifest and the tree, so a rerun names every file as the killed run did.
 """
 
 from __future__ import annotations
 
+import errno
+import itertools
 import json
 import os
 import signal
@@ -36,6 +48,7 @@ from mockloop.notes.chunking import chunk_documents, chunk_passage, content_hash
 from mockloop.notes.loaders import SUPPORTED_SUFFIXES, LoadError, clean_path, load
 from mockloop.store import Store, open_store
 
+RENAMED_SHOWN = 10  # files named after their folder listed one per line; the rest are counted
 EMBED_BATCH = 256  # chunks embedded and written per step: big enough to keep the encoder busy
 ProgressFn = Callable[[str, int, int], None]  # (what: "files" | "chunks", done, total)
 
@@ -57,6 +70,7 @@ class IngestSummary:
     chunks_deleted: int = 0
     files_seen: int = 0
     ignored: int = 0  # files of types mockloop does not read (images, ...)
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (path, source): name taken
     store_location: str = ""
 
     @property
@@ -70,6 +84,10 @@ class IngestSummary:
 
     def lines(self) -> list[str]:
         out = [f"skipped {path}: {reason}" for path, reason in self.skipped]
+        for path, source in self.renamed[:RENAMED_SHOWN]:
+            out.append(f"stored {path} as {source}: another folder already has a note at that path")
+        if len(self.renamed) > RENAMED_SHOWN:
+            out.append(f"... and {len(self.renamed) - RENAMED_SHOWN} more named after their folder")
         out.append(
             f"files: {self.added} added, {self.changed} changed, {self.unchanged} unchanged, "
             f"{self.removed} removed, {len(self.skipped)} skipped (of {self.files_seen} seen)"
@@ -89,18 +107,31 @@ class IngestSummary:
 class SourceFile:
     """A file to ingest, on disk or inside a zip."""
 
-    source: str  # path relative to the ingested root, POSIX, Notion ids stripped
+    rel: str  # path relative to the ingested root, POSIX, Notion ids stripped
+    location: str  # where it really is: resolved path, or `zip location!/entry name`
     display: str  # how to name it to the user
     root: str
     size: int
     read: Callable[[], bytes]
+    source: str = ""  # the name it is stored under: `rel` unless another file has it (_Namer)
+    _digest: str | None = None
+
+    def digest(self) -> str | None:
+        """Content hash, read once; None when the file cannot be read."""
+        if self._digest is None:
+            try:
+                self._digest = content_hash(self.read())
+            except OSError:
+                return None
+        return self._digest
 
 
 @dataclass
 class Skip:
-    source: str | None  # None when there is no source to keep (e.g. a missing root)
+    location: str | None  # None when there is nothing on disk to keep (e.g. a missing root)
     display: str
     reason: str
+    keeps: bool = False  # a folder or zip whose contents could not be read: keep what it held
 
 
 @dataclass
@@ -152,7 +183,7 @@ class _Run:
         self.summary = IngestSummary(store_location=store.location)
         self.run_id = uuid.uuid4().hex
         self.cap = int(settings.max_file_mb * 1024 * 1024)
-        self.manifest = {r["source"]: r for r in conn.execute("SELECT * FROM manifest")}
+        self.manifest = {r["source"]: dict(r) for r in conn.execute("SELECT * FROM manifest")}
         self.store_ids = store.ids()
         self.pending_before = _pending(conn)
         self.chunks_done = 0
@@ -162,24 +193,29 @@ class _Run:
     def run(self, paths: list[Path]) -> IngestSummary:
         with ExitStack() as stack:
             files: list[SourceFile] = []
-            seen: dict[str, set[str]] = {}
-            taken: set[str] = set()
+            roots: list[_Root] = []
+            locations: set[str] = set()  # every file reached in this run
+            keeps: list[str] = []  # folders and zips whose contents could not be read
             for path in paths:
-                root = _root_key(path)
-                if _readable_root(path):  # a missing drive or a corrupt zip removes nothing
-                    seen.setdefault(root, set())
-                for item in _enumerate(path, self.cap, stack, self.summary):
+                root = _Root.of(path)
+                if root.readable:  # a missing drive or a corrupt zip removes nothing
+                    roots.append(root)
+                for item in _enumerate(path, root, self.cap, stack, self.summary):
+                    if item.location is not None:
+                        if item.location in locations:
+                            continue  # the same file again (through another root, a symlink)
+                        locations.add(item.location)
                     self.summary.files_seen += 1  # a missing path given by the user counts too
-                    if item.source is not None:
-                        item.source = _unique(item.source, taken)
-                        seen.get(root, set()).add(item.source)
                     if isinstance(item, Skip):
                         self.summary.skipped.append((item.display, item.reason))
+                        if item.keeps:
+                            keeps.append(item.location)
                     else:
                         files.append(item)
+            self._name(files, {r.key: r for r in roots}, locations)
             self._process(files)
-        for root, sources in seen.items():
-            self._remove_missing(root, sources)
+        for root in roots:
+            self._remove_missing(root.key, locations, keeps)
         self._clean_pending()
         changed = self.summary.chunks_written or self.summary.chunks_deleted
         from mockloop.retrieval import refresh_bm25
@@ -187,6 +223,75 @@ class _Run:
         refresh_bm25(self.settings, self.store, force=bool(changed))
         self._record_run()
         return self.summary
+
+    # --- names ------------------------------------------------------------------------
+
+    def _name(self, files: list[SourceFile], roots: dict[str, _Root], locations: set[str]) -> None:
+        """Give every file its source. A file already in the manifest keeps its name. A new
+        one gets its path relative to its root, numbered when its own root has that name twice
+        (Notion pages with one title), or with its root's folder name in front when another
+        root's file has it. A row whose file this root no longer reaches, or that moved here
+        unchanged, is taken over (no re-embedding; this is also how rows from before locations
+        were recorded are matched up)."""
+        claimed: dict[str, str] = {}  # source → root of the file holding it in this run
+        by_location = {r["location"]: r for r in self.manifest.values() if r["location"]}
+        for loc in locations:
+            if loc in by_location:
+                claimed[by_location[loc]["source"]] = by_location[loc]["root"]
+        for f in files:
+            if f.location in by_location:
+                f.source = by_location[f.location]["source"]
+                claimed[f.source] = f.root
+        adopted: list[SourceFile] = []
+        for f in files:
+            if not f.source:
+                f.source = self._new_name(f, roots.get(f.root), claimed, locations, adopted)
+                claimed[f.source] = f.root
+        if adopted:
+            with self.conn:
+                for f in adopted:
+                    self.conn.execute(
+                        "UPDATE manifest SET location = ?, root = ? WHERE source = ?",
+                        (f.location, f.root, f.source),
+                    )
+                    self.manifest[f.source].update(location=f.location, root=f.root)
+
+    def _new_name(
+        self,
+        f: SourceFile,
+        root: _Root | None,
+        claimed: dict[str, str],
+        locations: set[str],
+        adopted: list[SourceFile],
+    ) -> str:
+        name = f.rel
+        n = 1
+        while claimed.get(name) == f.root:
+            n += 1
+            name = _numbered(f.rel, n)
+        labelled = [f"{label}/{name}" for label in (root.labels if root else [])]
+        last = labelled[-1] if labelled else name
+        numbered = (_numbered(last, k) for k in itertools.count(2))
+        for candidate in itertools.chain([name], labelled, numbered):
+            if candidate in claimed:
+                continue
+            row = self.manifest.get(candidate)
+            if row is None:
+                if candidate != name:
+                    self.summary.renamed.append((f.display, candidate))
+                return candidate
+            if self._adoptable(row, f, locations):
+                adopted.append(f)
+                return candidate
+        raise AssertionError("unreachable: the numbered names never run out")
+
+    def _adoptable(self, row: dict, f: SourceFile, locations: set[str]) -> bool:
+        """Whether a new file may take over this manifest row (and its chunks)."""
+        if row["location"] is not None and row["location"] in locations:
+            return False  # its own file is here in this run
+        if row["root"] == f.root:
+            return True  # this root no longer reaches that file: this one replaces it
+        return not _still_there(row) and f.digest() == row["content_hash"]  # moved here as is
 
     # --- the pipeline -----------------------------------------------------------------
 
@@ -222,10 +327,11 @@ class _Run:
         old_ids = json.loads(row["chunk_ids"]) if row else []
         if row and row["content_hash"] == digest and set(old_ids) <= self.store_ids:
             self.summary.unchanged += 1
-            if row["root"] != f.root:
+            if (row["root"], row["location"]) != (f.root, f.location):
                 with self.conn:
                     self.conn.execute(
-                        "UPDATE manifest SET root = ? WHERE source = ?", (f.root, f.source)
+                        "UPDATE manifest SET root = ?, location = ? WHERE source = ?",
+                        (f.root, f.location, f.source),
                     )
             return None
         try:
@@ -294,8 +400,17 @@ class _Run:
             self._checkpoint("after_delete")
         with self.conn:
             self.conn.execute(
-                "INSERT OR REPLACE INTO manifest VALUES (?, ?, ?, ?, ?)",
-                (work.file.source, work.file.root, work.hash, json.dumps(new_ids), _now()),
+                "INSERT OR REPLACE INTO manifest"
+                " (source, root, content_hash, chunk_ids, ingested_at, location)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    work.file.source,
+                    work.file.root,
+                    work.hash,
+                    json.dumps(new_ids),
+                    _now(),
+                    work.file.location,
+                ),
             )
             self.conn.execute(
                 "DELETE FROM meta WHERE key = ?", (f"pending:{self.run_id}:{work.file.source}",)
@@ -306,14 +421,20 @@ class _Run:
             self.summary.changed += 1
         self._checkpoint("after_manifest")
 
-    def _remove_missing(self, root: str, present: set[str]) -> None:
-        """Drop sources that were ingested from this root and are no longer in it."""
-        rows = self.conn.execute(
-            "SELECT source, chunk_ids FROM manifest WHERE root = ?", (root,)
-        ).fetchall()
+    def _remove_missing(self, root: str, locations: set[str], keeps: list[str]) -> None:
+        """Drop files this root no longer has: the ones last ingested through it that it does
+        not reach any more, and the ones inside it that are gone from disk. Files of other
+        roots are left alone, and so is whatever sits in a folder or zip that could not be read."""
+        rows = self.conn.execute("SELECT * FROM manifest").fetchall()
         for row in rows:
-            if row["source"] in present:
+            where = _where(row)
+            mine = row["root"] == root
+            if not mine and not (row["location"] and _under(row["location"], root)):
                 continue
+            if row["location"] in locations or any(_under(where, k) for k in keeps):
+                continue
+            if not mine and _still_there(row):
+                continue  # another root's file, still on disk (e.g. in a folder this walk skips)
             ids = json.loads(row["chunk_ids"])
             deleted = self.store.delete_source(row["source"])
             self.store_ids.difference_update(ids)
@@ -372,7 +493,7 @@ def forget(targets: list[str | Path], settings: Settings | None = None) -> list[
 def _forget(targets: list[str | Path], settings: Settings, store: Store) -> list[str]:
     conn = db.connect(settings)
     try:
-        rows = {r["source"]: r["root"] for r in conn.execute("SELECT source, root FROM manifest")}
+        rows = {r["source"]: r for r in conn.execute("SELECT * FROM manifest")}
         known = set(rows) | set(store.sources())
         chosen: list[str] = []
         for target in targets:
@@ -401,47 +522,120 @@ def last_ingest(settings: Settings) -> dict | None:
         conn.close()
 
 
-def _matches(target: str, source: str, root: str | None) -> bool:
+def _matches(target: str, source: str, row) -> bool:
+    """A source as `stats` lists it or a folder prefix of one; or a path on disk (the file, a
+    folder holding it, or a folder it was ingested from), even one since deleted."""
     t = target.strip().replace(os.sep, "/")
     if source == t or source.startswith(t.rstrip("/") + "/"):
         return True
     path = Path(target).expanduser()
-    if root is None or not path.exists():
+    if row is None or not (path.exists() or path.is_absolute()):
         return False
-    full = Path(root) / source if Path(root).is_dir() else Path(root)
-    resolved = path.resolve()
-    return full == resolved or resolved in full.parents
+    where = os.path.realpath(path)
+    return _under(row["root"], where) or _under(_where(row), where)
+
+
+# --- locations ----------------------------------------------------------------------------
+
+
+def _under(location: str, base: str) -> bool:
+    """Whether a location is `base` itself or inside it (a folder, or a zip's entries)."""
+    return (
+        location == base
+        or location.startswith(base.rstrip("/") + "/")
+        or location.startswith(base + "!/")
+    )
+
+
+def _where(row) -> str:
+    """A manifest row's location; for rows from before locations were kept, root + source."""
+    if row["location"]:
+        return row["location"]
+    root = Path(row["root"])
+    return str(root / row["source"]) if root.is_dir() else str(root)
+
+
+def _split_location(location: str) -> tuple[str, str]:
+    """(path on disk, entry inside the zip at that path or "")."""
+    start = 0
+    while (i := location.find("!/", start)) != -1:
+        if os.path.isfile(location[:i]):  # a folder may be called `x!`; a zip is a file
+            return location[:i], location[i + 2 :]
+        start = i + 2
+    return location, ""
+
+
+def _still_there(row) -> bool:
+    """Whether a manifest row's file still exists where it was read."""
+    path, entry = _split_location(_where(row))
+    if not os.path.exists(path):
+        return False
+    if not entry or "!/" in entry:  # a zip inside a zip: its outer zip is there, keep it
+        return True
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return entry in zf.NameToInfo
+    except (zipfile.BadZipFile, OSError):
+        return True  # cannot tell: keep
 
 
 # --- enumeration --------------------------------------------------------------------------
 
 
-def _root_key(path: Path) -> str:
-    return str(path.expanduser().resolve())
+@dataclass
+class _Root:
+    """One path given to ingest."""
+
+    key: str  # resolved path: what manifest rows record as their root
+    labels: list[str]  # put in front of a name another root has: `rootB`, then `work/rootB`
+    readable: bool  # a missing path or a corrupt zip removes nothing
+
+    @classmethod
+    def of(cls, path: Path) -> _Root:
+        path = path.expanduser()
+        key = os.path.realpath(path)
+        folder = Path(key)
+        if folder.suffix.lower() == ".zip":
+            folder = folder.with_suffix("")  # `Export.zip` holds `Export/...`
+        elif not folder.is_dir():
+            folder = folder.parent  # a single file: its folder
+        parts = [clean_path(part) for part in folder.parts[1:]]
+        labels = ["/".join(parts[-n:]) for n in (1, 2) if len(parts) >= n]
+        if not path.exists():
+            readable = False
+        elif path.suffix.lower() == ".zip":
+            readable = zipfile.is_zipfile(path)
+        else:
+            readable = True
+        return cls(key, labels, readable)
 
 
-def _readable_root(path: Path) -> bool:
+def _enumerate(
+    path: Path, root: _Root, cap: int, stack: ExitStack, summary: IngestSummary
+) -> Iterator:
     path = path.expanduser()
     if not path.exists():
-        return False
-    return zipfile.is_zipfile(path) if path.suffix.lower() == ".zip" else True
-
-
-def _enumerate(path: Path, cap: int, stack: ExitStack, summary: IngestSummary) -> Iterator:
-    path = path.expanduser()
-    root = _root_key(path)
-    if not path.exists():
-        kind = "broken symlink" if path.is_symlink() else "path not found"
+        kind = _dangling(path) if path.is_symlink() else "path not found"
         yield Skip(None, str(path), kind)
         return
     if path.is_dir():
-        yield from _walk(path, root, cap, stack, summary)
+        yield from _walk(path, root.key, cap, stack, summary)
     elif path.suffix.lower() == ".zip":
-        yield from _zip_entries(path, "", root, cap, stack, summary, str(path))
+        yield from _zip_entries(path, "", root.key, cap, stack, summary, str(path), root.key)
     elif path.suffix.lower() in SUPPORTED_SUFFIXES:
-        yield from _disk_file(path, clean_path(path.name), root, cap)
+        yield from _disk_file(path, clean_path(path.name), root.key, cap)
     else:
         summary.ignored += 1
+
+
+def _dangling(path: Path) -> str:
+    """Why a symlink leads nowhere: a loop of links, or a target that does not exist."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "symlink loop (the links point at each other and never reach a file)"
+    return "broken symlink"
 
 
 def _walk(top: Path, root: str, cap: int, stack: ExitStack, summary: IngestSummary) -> Iterator:
@@ -452,13 +646,22 @@ def _walk(top: Path, root: str, cap: int, stack: ExitStack, summary: IngestSumma
         st = folder.stat()
         key = (st.st_dev, st.st_ino)
         if key in visiting:
-            yield Skip(str(rel), str(folder), "symlink loop (points back to a parent folder)")
+            yield Skip(
+                os.path.realpath(folder),
+                str(folder),
+                "symlink loop (points back to a parent folder)",
+            )
             return
         visiting.append(key)
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as e:
-            yield Skip(str(rel), str(folder), f"cannot list folder: {e.strerror or e}")
+            yield Skip(
+                os.path.realpath(folder),
+                str(folder),
+                f"cannot list folder: {e.strerror or e}",
+                keeps=True,
+            )
             visiting.pop()
             return
         for entry in entries:
@@ -481,12 +684,16 @@ def _walk(top: Path, root: str, cap: int, stack: ExitStack, summary: IngestSumma
             twin = _notion_all_csv(source, {clean_path(str(rel / e.name)) for e in entries})
             if twin:
                 yield Skip(
-                    source, str(p), f"same rows as {PurePosixPath(twin).name} (Notion exports both)"
+                    os.path.realpath(p),
+                    str(p),
+                    f"same rows as {PurePosixPath(twin).name} (Notion exports both)",
                 )
             elif entry.is_symlink() and not p.exists():
-                yield Skip(source, str(p), "broken symlink")
+                yield Skip(os.path.realpath(p), str(p), _dangling(p))
             elif suffix == ".zip":
-                yield from _zip_entries(p, source + "/", root, cap, stack, summary, str(p))
+                yield from _zip_entries(
+                    p, source + "/", root, cap, stack, summary, str(p), os.path.realpath(p)
+                )
             else:
                 yield from _disk_file(p, source, root, cap)
         visiting.pop()
@@ -504,20 +711,21 @@ def _notion_all_csv(source: str, siblings: set[str]) -> str | None:
     return twin if twin in siblings else None
 
 
-def _disk_file(p: Path, source: str, root: str, cap: int) -> Iterator:
+def _disk_file(p: Path, rel: str, root: str, cap: int) -> Iterator:
+    location = os.path.realpath(p)
     try:
         st = p.stat()
     except OSError as e:
-        yield Skip(source, str(p), f"cannot read: {e.strerror or e}")
+        yield Skip(location, str(p), f"cannot read: {e.strerror or e}")
         return
     if not stat.S_ISREG(st.st_mode):
-        yield Skip(source, str(p), "not a regular file")
+        yield Skip(location, str(p), "not a regular file")
     elif st.st_size > cap:
-        yield Skip(source, str(p), _too_big(st.st_size, None, cap))
+        yield Skip(location, str(p), _too_big(st.st_size, None, cap))
     elif st.st_size == 0:
-        yield Skip(source, str(p), "empty file")
+        yield Skip(location, str(p), "empty file")
     else:
-        yield SourceFile(source, str(p), root, st.st_size, p.read_bytes)
+        yield SourceFile(rel, location, str(p), root, st.st_size, p.read_bytes)
 
 
 def _zip_entries(
@@ -528,10 +736,12 @@ def _zip_entries(
     stack: ExitStack,
     summary: IngestSummary,
     display: str,
+    zloc: str,
     data: bytes | None = None,
     depth: int = 0,
 ) -> Iterator:
-    """Files inside a zip (and zips inside it, as Notion splits big exports), as SourceFiles."""
+    """Files inside a zip (and zips inside it, as Notion splits big exports), as SourceFiles.
+    `zloc` is the zip's own location; an entry's is `zloc!/entry name`."""
     import io
 
     try:
@@ -539,7 +749,7 @@ def _zip_entries(
         stack.enter_context(zf)
         infos = sorted(zf.infolist(), key=lambda i: i.filename)
     except (zipfile.BadZipFile, OSError, EOFError) as e:
-        yield Skip(prefix.rstrip("/") or None, display, f"corrupt zip: {e}")
+        yield Skip(zloc, display, f"corrupt zip: {e}", keeps=True)
         return
     names = {prefix + clean_path(i.filename) for i in infos}
     for info in infos:
@@ -548,37 +758,38 @@ def _zip_entries(
         if info.is_dir() or any(p.startswith(".") or p == "__MACOSX" for p in parts):
             continue
         suffix = PurePosixPath(name).suffix.lower()
-        source = prefix + clean_path(name)
+        rel = prefix + clean_path(name)
+        location = f"{zloc}!/{name}"
         shown = f"{display}/{name}"
         if suffix == ".zip" and depth < 3:
             if info.file_size > cap:
-                yield Skip(source, shown, _too_big(info.file_size, None, cap))
+                yield Skip(location, shown, _too_big(info.file_size, None, cap))
                 continue
             try:
                 inner = zf.read(info)
             except Exception as e:
-                yield Skip(source, shown, f"cannot read zip entry: {e}")
+                yield Skip(location, shown, f"cannot read zip entry: {e}", keeps=True)
                 continue
             yield from _zip_entries(
-                None, source + "/", root, cap, stack, summary, shown, inner, depth + 1
+                None, rel + "/", root, cap, stack, summary, shown, location, inner, depth + 1
             )
             continue
         if suffix not in SUPPORTED_SUFFIXES:
             summary.ignored += 1
             continue
-        twin = _notion_all_csv(source, names)
+        twin = _notion_all_csv(rel, names)
         if twin:
             yield Skip(
-                source, shown, f"same rows as {PurePosixPath(twin).name} (Notion exports both)"
+                location, shown, f"same rows as {PurePosixPath(twin).name} (Notion exports both)"
             )
         elif info.flag_bits & 0x1:
-            yield Skip(source, shown, "encrypted zip entry")
+            yield Skip(location, shown, "encrypted zip entry")
         elif info.file_size > cap:
-            yield Skip(source, shown, _too_big(info.file_size, None, cap))
+            yield Skip(location, shown, _too_big(info.file_size, None, cap))
         elif info.file_size == 0:
-            yield Skip(source, shown, "empty file")
+            yield Skip(location, shown, "empty file")
         else:
-            yield SourceFile(source, shown, root, info.file_size, _zip_reader(zf, info))
+            yield SourceFile(rel, location, shown, root, info.file_size, _zip_reader(zf, info))
 
 
 def _zip_reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], bytes]:
@@ -599,15 +810,10 @@ def _too_big(size: int, settings: Settings | None, cap: int | None = None) -> st
     )
 
 
-def _unique(source: str, taken: set[str]) -> str:
-    """Two Notion pages with one title clean to one path: number the later ones `name (2).md`."""
-    candidate, n = source, 1
+def _numbered(source: str, n: int) -> str:
+    """`name (n).md`: two Notion pages with one title clean to one path."""
     path = PurePosixPath(source)
-    while candidate in taken:
-        n += 1
-        candidate = str(path.with_name(f"{path.stem} ({n}){path.suffix}"))
-    taken.add(candidate)
-    return candidate
+    return str(path.with_name(f"{path.stem} ({n}){path.suffix}"))
 
 
 def _pending(conn) -> dict[str, set[str]]:
