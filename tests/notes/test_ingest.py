@@ -307,12 +307,14 @@ def test_chunks_written_by_a_killed_run_for_a_file_deleted_before_the_rerun_are_
 
 
 def _move_root(home, old, new):
-    """Manifest roots are absolute paths: follow a copied vault."""
+    """Manifest roots and locations are absolute paths: follow a copied vault."""
     from mockloop import db
 
+    old, new = str(old.resolve()), str(new.resolve())
     conn = db.connect(Settings(home=home))
     with conn:
         conn.execute(
-            "UPDATE manifest SET root = ? WHERE root = ?", (str(new.resolve()), str(old.resolve()))
+            "UPDATE manifest SET root = ?, location = ? || substr(location, ?) WHERE root = ?",
+            (new, new, len(old) + 1, old),
         )
     conn.close()
