@@ -171,34 +171,43 @@ def test_a_loop_between_two_file_symlinks_is_reported_as_a_loop(tmp_path, settin
     assert summary.added == 1
 
 
-def test_a_store_from_before_locations_is_adopted_without_re_embedding(vault, tmp_path):
-    """A data dir whose manifest predates migration m003: its rows have no location. The next
-    ingest of their root matches them by (root, source) and embeds nothing."""
-    home = tmp_path / "old-home"
-    settings = Settings(home=home)
-    other = write_tree(tmp_path / "other", {"index.md": BREAD})
-    ingest([vault], settings)
-    ingest([other], settings)
-    rows = manifest_state(settings)
+def _make_pre_m003(settings: Settings) -> None:
+    """Rebuild the data dir's database as a mockloop from before migration m003 left it: the
+    same manifest rows, without locations."""
     conn = db.connect(settings)
-    old_rows = [
+    rows = [
         tuple(r)
         for r in conn.execute(
             "SELECT source, root, content_hash, chunk_ids, ingested_at FROM manifest"
         )
     ]
     conn.close()
-    settings.db_path.unlink()
-    for suffix in ("-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm"):
         settings.db_path.with_name(settings.db_path.name + suffix).unlink(missing_ok=True)
-    old = sqlite3.connect(settings.db_path)  # the schema as an older mockloop left it
+    old = sqlite3.connect(settings.db_path)
     old.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
     for fn in (db.m001_manifest, db.m002_sessions):
         fn(old)
         old.execute("INSERT INTO _migrations VALUES (?, datetime('now'))", (fn.__name__,))
-    old.executemany("INSERT INTO manifest VALUES (?, ?, ?, ?, ?)", old_rows)
+    old.executemany("INSERT INTO manifest VALUES (?, ?, ?, ?, ?)", rows)
     old.commit()
     old.close()
+
+
+def _locations(settings: Settings) -> dict[str, str | None]:
+    conn = db.connect(settings)
+    try:
+        return dict(conn.execute("SELECT source, location FROM manifest").fetchall())
+    finally:
+        conn.close()
+
+
+def test_a_store_from_before_locations_is_adopted_without_re_embedding(vault, tmp_path, settings):
+    other = write_tree(tmp_path / "other", {"index.md": BREAD})
+    ingest([vault], settings)
+    ingest([other], settings)
+    rows = manifest_state(settings)
+    _make_pre_m003(settings)
     before = store_state(settings)
 
     summary = ingest([vault], settings)
@@ -210,10 +219,20 @@ def test_a_store_from_before_locations_is_adopted_without_re_embedding(vault, tm
         0,
     )
     assert store_state(settings) == before and manifest_state(settings) == rows
-    conn = db.connect(settings)
-    located = dict(conn.execute("SELECT source, location FROM manifest").fetchall())
-    conn.close()
+    located = _locations(settings)
+    assert sorted(located) == sorted([*VAULT, "index.md"])
     assert located["nlp/lora.md"] == str((vault / "nlp/lora.md").resolve())
     assert located["index.md"] is None  # another root's row waits for its own ingest
     assert open_store(settings).sources()["index.md"] == 1
-    assert sorted(located) == sorted([*VAULT, "index.md"])
+
+
+def test_an_old_folder_row_is_matched_when_its_subfolder_is_ingested(vault, settings):
+    ingest([vault], settings)
+    _make_pre_m003(settings)
+    before = store_state(settings), manifest_state(settings)
+
+    summary = ingest([vault / "nlp"], settings)
+
+    assert (summary.added, summary.unchanged, summary.chunks_written) == (0, 1, 0)
+    assert (store_state(settings), manifest_state(settings)) == before
+    assert _locations(settings)["nlp/lora.md"] == str((vault / "nlp/lora.md").resolve())

@@ -238,11 +238,17 @@ class _Run:
         for loc in locations:
             if loc in by_location:
                 claimed[by_location[loc]["source"]] = by_location[loc]["root"]
+        adopted: list[SourceFile] = []
+        legacy = _legacy_locations(self.manifest.values())
         for f in files:
             if f.location in by_location:
                 f.source = by_location[f.location]["source"]
-                claimed[f.source] = f.root
-        adopted: list[SourceFile] = []
+            elif f.location in legacy and legacy[f.location]["source"] not in claimed:
+                f.source = legacy.pop(f.location)["source"]  # this very file, named before m003
+                adopted.append(f)
+            else:
+                continue
+            claimed[f.source] = f.root
         for f in files:
             if not f.source:
                 f.source = self._new_name(f, roots.get(f.root), claimed, locations, adopted)
@@ -553,6 +559,18 @@ def _where(row) -> str:
         return row["location"]
     root = Path(row["root"])
     return str(root / row["source"]) if root.is_dir() else str(root)
+
+
+def _legacy_locations(rows) -> dict[str, dict]:
+    """Rows from before locations were kept, by the file their root + source resolves to
+    (folder roots only: a zip's entries are matched by root and source instead)."""
+    found: dict[str, dict] = {}
+    for row in rows:
+        if row["location"] is None and os.path.isdir(row["root"]):
+            path = os.path.realpath(_where(row))
+            if os.path.isfile(path):
+                found.setdefault(path, row)
+    return found
 
 
 def _split_location(location: str) -> tuple[str, str]:
