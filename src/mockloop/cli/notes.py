@@ -47,7 +47,12 @@ def ingest(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Ingest notes (Markdown/Obsidian, Notion export, PDF, text) into the store, incrementally."""
+    """Ingest notes (Markdown/Obsidian, Notion export, PDF, text) into the store, incrementally.
+
+    Each file is stored once, named by its path inside the folder given; a path another
+    folder's note already has gets the folder's name in front (rootB/index.md). Ingesting one
+    folder never changes another folder's notes; re-ingesting it drops the files deleted from it.
+    """
     from mockloop.notes.ingest import ingest as run_ingest
 
     settings = _settings(chroma_url, max_file_mb=max_file_mb)
