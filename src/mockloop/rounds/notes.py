@@ -2,20 +2,49 @@
 questions derived from notes the bank has none for.
 
 Covers: classifying chunks (a paper-tracker entry has a TL;DR; a story lives under behavioral/
-or is tagged star/behavioral; a project under projects/ or tagged project/deep-dive), ranking
-chunks against a text with the bundled encoder, and deriving Questions whose reference answer
-is a note chunk (`source_chunk_id` set):
+or is tagged star/behavioral; a project under projects/ or tagged project/deep-dive), deciding
+by content which bank topics the notes cover and which notes no bank question covers, routing a
+note to a round, and deriving Questions whose reference answer is a note chunk
+(`source_chunk_id` set):
 
     paper entry "LoRA (Hu et al., 2021)" → "From your reading list: “LoRA (Hu et al., 2021)”.
     What problem does the paper address, what is its key idea, and what result made it matter?"
+    nlp/speculative.md § Speculative decoding › How it works
+        → "How does speculative decoding work, and when would you use it?"
 
-Leaves out: search itself (mockloop.retrieval) and question order (mockloop.progress).
+Coverage is decided by content, not by tags alone: a bank question and a note chunk *match* when
+the cosine of the question (prompt + reference answer) and the chunk's stored vector (the
+bundled all-MiniLM-L6-v2) is at least COVER_THRESHOLD. A bank topic is covered when one of its
+questions matches a chunk (or a note's tag names the topic: the user said so); a note is covered when one of its chunks matches a breadth, NLP or
+ranking bank question, or when a bank question of its round names the note's subject (`LoRA` in
+"How does LoRA cut…": a short note on one aspect of a subject matches less well). 0.59 was chosen on the sample corpus: every breadth/NLP/ranking bank topic
+matches its own note (lowest: data-leakage 0.591), while the best match of a topic among notes
+of other areas (nlp/ for breadth topics, ml-breadth/ and ranking/ for NLP topics, nlp/ for
+ranking topics; behavioral/ and projects/ for all) stays below it in all but one case (highest
+0.584; the exception, transformer ↔ normalization.md at 0.688, is a real overlap: that note
+discusses pre-LN transformer blocks). Three notes the bank has no question for score 0.365
+(speculative decoding), 0.450 (mixture of experts) and 0.549 (gradient boosting).
+
+A note goes to the round its folder or tags name (nlp/, ml-breadth/, ranking/, system-design/,
+...); otherwise to the round whose bank questions' centroid is nearest, when it beats the
+runner-up by ROUTE_MARGIN. Only breadth, NLP and ranking derive questions.
+
+Leaves out: search itself (mockloop.retrieval) and question order (mockloop.progress); what to
+ask first is `notes_first`, used by the rounds that derive.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+import os
 import re
+import tempfile
+import threading
+from collections import OrderedDict
+from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -26,6 +55,103 @@ STORY_TAGS = {"behavioral", "star", "story", "stories"}
 PROJECT_TAGS = {"project", "projects", "deep-dive"}
 SKIP_TAGS = {"moc", "index", "map-of-content"}
 _TLDR = re.compile(r"tl;\s?dr\W*", re.IGNORECASE)
+
+COVER_THRESHOLD = 0.59  # cosine question ↔ chunk for "the notes cover this" (see the docstring)
+ROUTE_MARGIN = 0.04  # a note with no round folder/tag: nearest round centroid must win by this
+DERIVING_ROUNDS = ("breadth", "nlp", "ranking")
+MIN_CHUNK_CHARS = 80  # shorter chunks (a title line, a link list) make no reference answer
+ROUND_ALIASES: dict[str, set[str]] = {  # folder names and tags that name a round
+    "breadth": {
+        "breadth",
+        "ml-breadth",
+        "ml",
+        "ml-basics",
+        "ml-fundamentals",
+        "fundamentals",
+        "machine-learning",
+    },
+    "nlp": {"nlp", "llm", "llms", "language-models", "transformers"},
+    "ranking": {
+        "ranking",
+        "recsys",
+        "recommendation",
+        "recommendations",
+        "recommender-systems",
+        "search-ranking",
+    },
+    "mlsd": {"mlsd", "system-design", "ml-system-design", "ml-design", "design"},
+    "behavioral": {"behavioral", "behavioural", "star", "stories", "story"},
+    "deep-dive": {"projects", "project", "deep-dive"},
+}
+_ALIAS_ROUND = {alias: name for name, aliases in ROUND_ALIASES.items() for alias in aliases}
+# Headings that say nothing about what the section is on: never asked about.
+GENERIC_HEADINGS = {
+    "features",
+    "overview",
+    "notes",
+    "note",
+    "my notes",
+    "notes so far",
+    "summary",
+    "tl;dr",
+    "tldr",
+    "intro",
+    "introduction",
+    "background",
+    "context",
+    "details",
+    "misc",
+    "miscellaneous",
+    "other",
+    "general",
+    "basics",
+    "key points",
+    "key ideas",
+    "key takeaways",
+    "takeaways",
+    "main idea",
+    "idea",
+    "ideas",
+    "definition",
+    "definitions",
+    "example",
+    "examples",
+    "references",
+    "links",
+    "resources",
+    "see also",
+    "related",
+    "further reading",
+    "reading",
+    "todo",
+    "to do",
+    "questions",
+    "open questions",
+    "recap",
+    "review",
+    "contents",
+    "table of contents",
+    "what it is",
+    "others",
+    "quick chooser",
+    "the one-line version",
+    "one-liners",
+    "cheat sheet",
+    "comparison",
+    "intuition",
+}
+_META_HEADING = re.compile(
+    r"^(interview|how to (talk|answer|explain)|follow-?ups?|questions? (to|i)|when would i use it"
+    r"|open questions?( for myself)?)",
+    re.IGNORECASE,
+)
+_SMALL_WORDS = {"it", "this", "that", "they", "these", "the model", "the method"}
+_WH = re.compile(r"^(why|how|when|what|which|where|who|should|is|are|can|does|do)\b", re.I)
+_CLAIM = re.compile(r"\b(is|are|was|were|isn't|aren't|can|cannot|can't|should|must|will)\b", re.I)
+_DEFINITION = re.compile(
+    r"^(?:an?\s+|the\s+)?([a-z][\w\-/() ]{2,60}?)\s+(?:is|are|refers to|means)\s+(?:an?|the)\s",
+    re.IGNORECASE,
+)
 
 
 def slug(text: str) -> str:
@@ -48,6 +174,11 @@ def is_project(c: Chunk) -> bool:
     return bool(_tags(c) & PROJECT_TAGS) or c.source.lower().startswith("projects/")
 
 
+def is_plain_note(c: Chunk) -> bool:
+    """A note on a subject: not a paper entry, story, project, map of content or reading list."""
+    return not (is_paper(c) or is_story(c) or is_project(c) or _tags(c) & (SKIP_TAGS | PAPER_TAGS))
+
+
 def tldr(text: str) -> str:
     """The TL;DR paragraph of a paper entry (up to the next bullet), else the whole text."""
     m = _TLDR.search(text)
@@ -56,7 +187,16 @@ def tldr(text: str) -> str:
     rest = text[m.end() :]
     stop = re.search(r"\n\s*[-*]\s", rest)
     body = rest[: stop.start()] if stop else rest
-    return re.sub(r"\s+", " ", body).strip(" *")
+    body = re.sub(r"\s+", " ", body).strip(" *")
+    # A closing pointer to another note ("Details: [[position-bias]].") is not part of the answer.
+    return _POINTER.sub("", body).strip(" *") or body
+
+
+_POINTER = re.compile(
+    r"\s*\b(?:details|see also|see|more|notes?|refs?|links?)\s*:?\s*"
+    r"(?:\[\[[^\]]+\]\]|[\w\-/#]+(?:\.md)?)(?:\s*,\s*(?:\[\[[^\]]+\]\]|[\w\-/#]+))*\.?\s*$",
+    re.IGNORECASE,
+)
 
 
 def paper_title(c: Chunk) -> str:
@@ -75,12 +215,256 @@ def as_hit(c: Chunk) -> Hit:
     )
 
 
+def question_text(q: Question) -> str:
+    """What a bank question is matched against the notes with: its prompt and reference."""
+    return f"{q.prompt}\n{q.reference_answer}".strip()
+
+
+# -- routing a note to a round ----------------------------------------------------------------
+def folder_round(source: str) -> str | None:
+    """The round a note's folder names (the innermost folder that names one), else None."""
+    for part in reversed(PurePosixPath(source).parts[:-1]):
+        name = _ALIAS_ROUND.get(slug(part))
+        if name:
+            return name
+    return None
+
+
+def tag_round(chunks: list[Chunk]) -> str | None:
+    """The round the note's tags name, when they name exactly one."""
+    named = {_ALIAS_ROUND[t] for c in chunks for t in _tags(c) if t in _ALIAS_ROUND}
+    return named.pop() if len(named) == 1 else None
+
+
+# -- wording a derived question ---------------------------------------------------------------
+def _clean(text: str) -> str:
+    text = re.sub(r"^\s*(?:\d+(?:\.\d+)*[.)]?|[ivx]+[.)])\s+", "", text, flags=re.IGNORECASE)
+    text = re.sub(r"[*_`#]+", "", text)
+    return re.sub(r"\s+", " ", text).strip(" :;.-—")
+
+
+def is_generic_heading(heading: str) -> bool:
+    h = _clean(heading).lower().rstrip("?")
+    return (
+        len(h) < 3
+        or h in GENERIC_HEADINGS
+        or bool(_META_HEADING.match(h))
+        or bool(re.fullmatch(r"(part|section|step|chapter|page)\s*\d*", h))
+    )
+
+
+def _lower_first(text: str) -> str:
+    """`Mixture of experts` → `mixture of experts`; `LoRA`, `BERT vs GPT`, `Deep Neural Networks
+    for YouTube Recommendations` (a name in title case) stay as written."""
+    words = [re.sub(r"[^A-Za-z]", "", w) for w in text.split()]
+    long_words = [w for w in words if len(w) > 3]
+    if len(long_words) >= 2 and all(w[0].isupper() for w in long_words):
+        return text  # Title Case: a name
+    first = words[0] if words else ""
+    if first[:1].isupper() and (first[1:] == "" or first[1:].islower()):
+        return text[0].lower() + text[1:]
+    return text
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def short_title(title: str) -> str:
+    """What to call a note's subject in a question: `Optimizers: from gradient descent to AdamW`
+    → `Optimizers`; `Design: payment fraud detection` → `payment fraud detection`;
+    `DCN and DCN V2 (cross networks)` → `DCN and DCN V2`."""
+    title = _clean(title)
+    parts = [p.strip() for p in re.split(r":\s+|\s+[—–]\s+|\s+-\s+", title, maxsplit=1)]
+    if len(parts) == 2 and parts[1]:
+        head, tail = parts
+        title = tail if len(head.split()) == 1 and head.lower() in _LABELS else head
+    bare = re.sub(r"\s*\([^)]*\)\s*$", "", title).strip()
+    return bare or title
+
+
+_LABELS = {"design", "notes", "note", "paper", "topic", "study", "summary", "draft", "wip"}
+_PITFALLS = re.compile(
+    r"^(pitfalls?|gotchas?|common (mistakes|pitfalls)|failure modes|caveats|limitations)$", re.I
+)
+_TRADEOFFS = re.compile(r"^(trade-?offs|pros and cons|when (not )?to use( it)?)$", re.I)
+
+
+def _first_sentence(text: str) -> str:
+    flat = re.sub(r"\s+", " ", re.sub(r"^\s*[-*>]\s+", "", text.strip()))
+    return re.split(r"(?<=[.!?])\s", flat, maxsplit=1)[0]
+
+
+_PERSON = {"i": "you", "my": "your", "me": "you", "myself": "yourself", "we": "you", "our": "your"}
+
+
+def _base_verb(word: str) -> str:
+    """`helps` → `help`, `reaches` → `reach`, `carries` → `carry`."""
+    irregular = {"has": "have", "does": "do", "goes": "go"}
+    if word.lower() in irregular:
+        return irregular[word.lower()]
+    if word.endswith(("ches", "shes", "sses", "xes", "zes")):
+        return word[:-2]
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1]
+
+
+def _as_question(heading: str) -> str:
+    """A heading that starts like a question, in the interviewer's voice: `how to catch
+    leakage` → `how would you catch leakage`; `why it helps` → `why does it help`; `which one
+    would I pick` → `which one would you pick`."""
+    text = re.sub(
+        r"\b(I|my|me|myself|we|our)\b",
+        lambda m: _PERSON[m.group(1).lower()],
+        heading,
+        flags=re.IGNORECASE,
+    )
+    text = re.sub(r"^(how|what|when|where|which) to\b", r"\1 would you", text, flags=re.I)
+    m = re.match(
+        r"^((?i:how|why|when|where)) ((?i:it|this)|[A-Z][\w\-]*[A-Z][\w\-]*) (\w+s)\b(.*)$", text
+    )
+    what = re.match(r"^((?i:what|who|where)) (.+) (is|are)$", text)
+    if what:
+        return f"{what.group(1)} {what.group(3)} {what.group(2)}"
+    if m and m.group(3).lower() not in ("is", "was"):
+        wh, subject, verb, rest = m.groups()
+        text = f"{wh} does {subject} {_base_verb(verb)}{rest}"
+    return text
+
+
+def _is_paperish(chunk: Chunk) -> bool:
+    folders = PurePosixPath(chunk.source).parts[:-1]
+    return any("paper" in slug(f) for f in folders) or bool(_tags(chunk) & PAPER_TAGS)
+
+
+def derived_prompt(chunk: Chunk) -> str:
+    """How an interviewer would ask about a note section: a paper's title; else its heading;
+    else a definition in it; else the note's title. Generic headings ("Features", "Overview",
+    "Notes", "Summary", "TL;DR", ...) are never used."""
+    full = _clean(chunk.title or (chunk.heading_path[0] if chunk.heading_path else ""))
+    full = full or _clean(PurePosixPath(chunk.source).stem.replace("-", " ").replace("_", " "))
+    if _is_paperish(chunk):
+        return (
+            f"From your reading list: “{full}”. What problem does the paper address, what is its "
+            "key idea, and what result made it matter?"
+        )
+    topic = _lower_first(short_title(full))
+    path = [_clean(h) for h in chunk.heading_path]
+    heading = path[-1] if len(path) > 1 else ""
+    if heading and (is_generic_heading(heading) or heading.lower() == full.lower()):
+        heading = ""
+    if heading:
+        how = re.match(r"^how (?:does |do )?(.+?) works?\??$", heading, re.IGNORECASE)
+        if how:
+            subject = how.group(1).strip()
+            if subject.lower() in _SMALL_WORDS:  # "How it works": what "it" is, the parent says
+                subject = short_title(path[-2]) if len(path) > 2 else topic
+            elif subject.lower() in full.lower():
+                subject = topic
+            return f"How does {_lower_first(subject)} work, and when would you use it?"
+        if _PITFALLS.match(heading):
+            return f"What are the common pitfalls with {topic}, and how do you avoid them?"
+        if _TRADEOFFS.match(heading):
+            return f"When would you use {topic}, and what are the trade-offs?"
+        if _WH.match(heading):
+            asked = _as_question(heading.rstrip("?"))
+            if not set(slug(full).split("-")) & set(slug(heading).split("-")):
+                return f"{_upper_first(topic)}: {_lower_first(asked)}?"
+            return f"{_upper_first(asked)}?"
+        heading = short_title(heading)
+        if len(heading.split()) <= 8 and not _CLAIM.search(heading) and "," not in heading:
+            return (
+                f"Tell me about {_lower_first(heading)} in {topic}: how does it work, "
+                "and why does it matter?"
+            )
+    m = _DEFINITION.match(_first_sentence(chunk.text))
+    if m and len(m.group(1).split()) <= 6:
+        first = m.group(0).split()[0].lower()
+        article = first + " " if first in ("a", "an", "the") else ""
+        term = _lower_first(m.group(1).strip())
+        return f"What is {article}{term}, how does it work, and when would you use it?"
+    return (
+        f"Walk me through {topic}: what problem does it solve, how does it work, and what are "
+        "its trade-offs?"
+    )
+
+
+# -- vectors, cached ---------------------------------------------------------------------------
+_QVECTORS: dict[tuple[str, str], np.ndarray] = {}  # (model, sha1 of text) → unit vector
+_QLOADED: set[str] = set()  # cache files already read in this process
+_QLOCK = threading.Lock()
+_QMAX = 20_000
+_STORE_VECTORS: OrderedDict[tuple, np.ndarray] = OrderedDict()  # per store state
+_STORE_MAX = 4
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _qcache_path(settings) -> Path:
+    return settings.home / "cache" / f"question-vectors-{_sha(settings.embed_model)[:12]}.npz"
+
+
+def _read_qcache(path: Path, model: str) -> None:
+    if str(path) in _QLOADED:
+        return
+    _QLOADED.add(str(path))
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            for key, vec in zip(data["keys"].tolist(), data["vectors"], strict=True):
+                _QVECTORS.setdefault((model, key), np.asarray(vec, dtype=np.float32))
+    except (OSError, ValueError, KeyError):
+        return  # no cache yet, or a damaged one: it is rebuilt below
+
+
+def _write_qcache(path: Path, model: str) -> None:
+    items = [(k, v) for (m, k), v in _QVECTORS.items() if m == model]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".qvec-", suffix=".npz")
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(
+                fh, keys=np.array([k for k, _ in items]), vectors=np.stack([v for _, v in items])
+            )
+        os.replace(tmp, path)
+    except OSError:
+        return  # a read-only home only costs speed
+
+
+def question_vectors(questions: list[Question], settings) -> np.ndarray:
+    """Unit vectors of the questions' prompt + reference, cached in memory and under the home."""
+    from mockloop.embeddings import encode
+
+    model = settings.embed_model
+    keys = [_sha(question_text(q)) for q in questions]
+    with _QLOCK:
+        if any((model, k) not in _QVECTORS for k in keys):
+            path = _qcache_path(settings)
+            _read_qcache(path, model)
+            todo = {k: question_text(q) for k, q in zip(keys, questions, strict=True)}
+            todo = {k: t for k, t in todo.items() if (model, k) not in _QVECTORS}
+            if todo:
+                if len(_QVECTORS) + len(todo) > _QMAX:
+                    _QVECTORS.clear()
+                for k, v in zip(todo, encode(list(todo.values()), model), strict=True):
+                    _QVECTORS[(model, k)] = v
+                _write_qcache(path, model)
+        if not keys:
+            return encode([], model)
+        return np.stack([_QVECTORS[(model, k)] for k in keys])
+
+
+# -- the index ---------------------------------------------------------------------------------
 class NotesIndex:
     """The user's chunks, read once per round from the retriever's store."""
 
     def __init__(self, retriever, settings):
         self.retriever = retriever
         self.settings = settings
+        self._considered: dict[str, Question] = {}
+        self._best: dict[str, tuple[float, int]] = {}  # question text sha → best (cos, row)
 
     @cached_property
     def chunks(self) -> list[Chunk]:
@@ -92,28 +476,126 @@ class NotesIndex:
         except Exception:  # noqa: BLE001 — no notes is a valid state: the bank still works
             return []
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """Changes whenever any chunk does: the key of everything cached per store state."""
+        return _sha("\n".join(sorted(f"{c.id}:{c.content_hash}" for c in self.chunks)))
+
+    @cached_property
+    def _row(self) -> dict[str, int]:
+        return {c.id: i for i, c in enumerate(self.chunks)}
+
+    @cached_property
+    def matrix(self) -> np.ndarray:
+        """Every chunk's vector, in `chunks` order; cached per store state for the process."""
+        store = getattr(self.retriever, "store", None)
+        key = (
+            str(getattr(store, "location", id(store))),
+            self.fingerprint,
+            self.settings.embed_model,
+        )
+        cached = _STORE_VECTORS.get(key)
+        if cached is not None:
+            _STORE_VECTORS.move_to_end(key)
+            return cached
+        matrix = self._stored([as_hit(c) for c in self.chunks])
+        if matrix is None:  # a store without vectors: encode what ingest would have
+            from mockloop.notes.chunking import chunk_passage
+
+            matrix = self.encode([chunk_passage(c) for c in self.chunks])
+        _STORE_VECTORS[key] = matrix
+        while len(_STORE_VECTORS) > _STORE_MAX:
+            _STORE_VECTORS.popitem(last=False)
+        return matrix
+
     def vectors(self, chunks: list[Chunk]) -> np.ndarray:
         """Stored embeddings when the store has them, else freshly encoded."""
-        return self.hit_vectors([as_hit(c) for c in chunks]) if chunks else self.encode([])
+        if not chunks:
+            return self.encode([])
+        if all(c.id in self._row for c in chunks):
+            return self.matrix[[self._row[c.id] for c in chunks]]
+        return self.hit_vectors([as_hit(c) for c in chunks])
 
     def hit_vectors(self, hits: list[Hit]) -> np.ndarray:
         """Stored embeddings of retrieved hits (encoded only when the store lacks them)."""
+        if hits and all(h.chunk_id in self._row for h in hits):
+            return self.matrix[[self._row[h.chunk_id] for h in hits]]
+        return self._fetch(hits)
+
+    def _fetch(self, hits: list[Hit]) -> np.ndarray:
+        stored = self._stored(hits)
+        return stored if stored is not None else self.encode([h.text for h in hits])
+
+    def _stored(self, hits: list[Hit]) -> np.ndarray | None:
+        """The store's own vectors for these hits, or None when it lacks any of them."""
         store = getattr(self.retriever, "store", None)
         if store is not None and hasattr(store, "embeddings") and hits:
             got = store.embeddings([h.chunk_id for h in hits])
             if all(h.chunk_id in got for h in hits):
                 return np.stack([np.asarray(got[h.chunk_id], dtype=np.float32) for h in hits])
-        return self.encode([h.text for h in hits])
+        return None
 
     def encode(self, texts: list[str]) -> np.ndarray:
         from mockloop.rounds.followups import _encode
 
         return _encode(texts, self.settings)
 
-    def covered_topics(self) -> set[str]:
-        """Every tag and topic the notes carry (front-matter topic is folded into tags)."""
+    # -- coverage by content ------------------------------------------------------------------
+    def consider(self, questions: list[Question]) -> None:
+        """Questions a round is choosing from: `covered_topics()` is about these."""
+        for q in questions:
+            self._considered.setdefault(q.id, q)
+
+    def _match(self, questions: list[Question]) -> list[tuple[float, int]]:
+        """Each question's (best cosine, chunk row) over every chunk, cached per index."""
+        keys = [_sha(question_text(q)) for q in questions]
+        todo = [(k, q) for k, q in zip(keys, questions, strict=True) if k not in self._best]
+        if todo:
+            sims = question_vectors([q for _, q in todo], self.settings) @ self.matrix.T
+            for (k, _), row in zip(todo, sims, strict=True):
+                j = int(row.argmax())
+                self._best[k] = (float(row[j]), j)
+        return [self._best[k] for k in keys]
+
+    def question_scores(self, questions: list[Question]) -> np.ndarray:
+        """Each question's best cosine with any chunk (−1 when there are no notes)."""
+        if not questions or not self.chunks:
+            return np.full(len(questions), -1.0)
+        return np.array([score for score, _ in self._match(questions)])
+
+    def covering_hit(self, question: Question) -> Hit | None:
+        """The chunk that covers a bank question (cosine ≥ COVER_THRESHOLD), as a Hit."""
+        if not self.chunks or question.source_chunk_id:
+            return None
+        ((score, row),) = self._match([question])
+        return as_hit(self.chunks[row]) if score >= COVER_THRESHOLD else None
+
+    def covered_topics(self, questions: list[Question] | None = None) -> set[str]:
+        """Topics of `questions` (default: those the round considers, else the packaged bank)
+        the notes cover: a question derived from a note, a bank question that matches a chunk
+        by content, or one whose topic a note names in its tags (a STAR story tagged
+        `conflict`: stories resemble behavioral prompts too little for the cosine to tell).
+        Paper questions are left out: a depth round keeps one slot for them anyway, and
+        counting them would fill the round with "From your reading list" prompts."""
+        if not self.chunks:
+            return set()
+        if questions is None:
+            questions = list(self._considered.values())
+        if not questions:
+            from mockloop.bank import load_bank
+
+            questions = list(load_bank().questions)
+        covered = {q.topic for q in questions if q.id.startswith("note:")}
+        asked = [q for q in questions if not q.source_chunk_id]
+        scores = self.question_scores(asked)
+        covered |= {q.topic for q, s in zip(asked, scores, strict=True) if s >= COVER_THRESHOLD}
+        return covered | {q.topic for q in asked if q.topic.lower() in self.tag_set}
+
+    @cached_property
+    def tag_set(self) -> set[str]:
         return {t for c in self.chunks for t in _tags(c)}
 
+    # -- notes by kind --------------------------------------------------------------------------
     def stories(self) -> list[Chunk]:
         return [c for c in self.chunks if is_story(c)]
 
@@ -131,14 +613,59 @@ class NotesIndex:
     def project_chunks(self, source: str) -> list[Chunk]:
         return [c for c in self.chunks if c.source == source]
 
-    def round_notes(self, round_name: str) -> list[Chunk]:
+    @cached_property
+    def plain_notes(self) -> dict[str, list[Chunk]]:
+        """source → chunks of every plain note (see `is_plain_note`), sorted by source."""
+        by_source: dict[str, list[Chunk]] = {}
+        for c in self.chunks:
+            if is_plain_note(c):
+                by_source.setdefault(c.source, []).append(c)
+        return dict(sorted(by_source.items()))
+
+    def routes(self, bank: list[Question] | None = None) -> dict[str, str | None]:
+        """source → the round each plain note belongs to (None: no round stands out).
+
+        Folder first, then tags, then the nearest centroid of the bank's rounds."""
+        centroids: dict[str, np.ndarray] = {}
+        by_round: dict[str, list[Question]] = {}
+        for q in bank or []:
+            if not q.source_chunk_id:
+                by_round.setdefault(q.round, []).append(q)
+        if len(by_round) > 1:
+            for name, qs in sorted(by_round.items()):
+                v = question_vectors(qs, self.settings).mean(axis=0)
+                centroids[name] = v / (np.linalg.norm(v) or 1.0)
+        names = list(centroids)
+        out: dict[str, str | None] = {}
+        for source, chunks in self.plain_notes.items():
+            route = folder_round(source) or tag_round(chunks)
+            if route is None and names:
+                v = self.vectors(chunks).mean(axis=0)
+                sims = np.stack([centroids[n] for n in names]) @ (v / (np.linalg.norm(v) or 1.0))
+                order = np.argsort(-sims)
+                if sims[order[0]] - sims[order[1]] >= ROUTE_MARGIN:
+                    route = names[int(order[0])]
+            out[source] = route
+        return out
+
+    def round_notes(self, round_name: str, bank: list[Question] | None = None) -> list[Chunk]:
+        """Chunks of the plain notes that belong to this round (see `routes`)."""
+        routes = self.routes(bank)
         return [
-            c
-            for c in self.chunks
-            if round_name in _tags(c)
-            and not (is_paper(c) or is_story(c) or is_project(c) or _tags(c) & SKIP_TAGS)
-            and not _tags(c) & PAPER_TAGS
+            c for s, chunks in self.plain_notes.items() if routes[s] == round_name for c in chunks
         ]
+
+    def note_scores(self, bank: list[Question]) -> dict[str, float]:
+        """source → the best cosine of any of its chunks with a breadth, NLP or ranking bank
+        question (−1 when the bank has none of those)."""
+        asked = [q for q in bank if q.round in DERIVING_ROUNDS and not q.source_chunk_id]
+        if not asked or not self.chunks:
+            return dict.fromkeys(self.plain_notes, -1.0)
+        qv = question_vectors(asked, self.settings)
+        return {
+            source: float((self.vectors(chunks) @ qv.T).max())
+            for source, chunks in self.plain_notes.items()
+        }
 
     def best(self, text: str, chunks: list[Chunk], k: int = 1) -> list[tuple[Chunk, float]]:
         """The k chunks closest to `text` by cosine, with their cosines."""
@@ -148,14 +675,17 @@ class NotesIndex:
         order = np.argsort(-sims)[:k]
         return [(chunks[i], float(sims[i])) for i in order]
 
-    def papers_for(self, round_name: str, others: list[str]) -> list[Chunk]:
+    # -- questions from notes -------------------------------------------------------------------
+    def papers_for(
+        self, round_name: str, others: list[str], bank: list[Question] | None = None
+    ) -> list[Chunk]:
         """Paper entries closer to this round's notes than to the other rounds' notes."""
         papers = self.papers()
         if not papers:
             return []
         centroids = {}
         for name in [round_name, *others]:
-            notes = self.round_notes(name)
+            notes = self.round_notes(name, bank)
             if notes:
                 v = self.vectors(notes).mean(axis=0)
                 centroids[name] = v / (np.linalg.norm(v) or 1.0)
@@ -184,30 +714,89 @@ class NotesIndex:
             source_chunk_id=c.id,
         )
 
+    def _pick(self, chunks: list[Chunk]) -> Chunk | None:
+        """The section of a note to ask about: a substantive one under a specific heading,
+        the one nearest the note's centre (None when the note has nothing substantive)."""
+        body = [c for c in chunks if len(c.text.strip()) >= MIN_CHUNK_CHARS]
+        specific = [
+            c
+            for c in body
+            if len(c.heading_path) > 1 and not is_generic_heading(c.heading_path[-1])
+        ]
+        pool = specific or body
+        if not pool:
+            return None
+        if len(pool) == 1:
+            return pool[0]
+        centre = self.vectors(chunks).mean(axis=0)
+        sims = self.vectors(pool) @ centre
+        return pool[int(np.argmax(sims))]
+
     def note_questions(self, round_name: str, bank: list[Question]) -> list[Question]:
-        """One derived question per note of this round whose topic no bank question has."""
-        bank_topics = {q.topic.lower() for q in bank}
-        by_source: dict[str, list[Chunk]] = {}
-        for c in self.round_notes(round_name):
-            by_source.setdefault(c.source, []).append(c)
+        """One derived question per note of this round that no bank question covers.
+
+        `bank`: the whole bank (every round), to route notes by content and to tell which
+        notes a breadth, NLP or ranking question already covers."""
+        if round_name not in DERIVING_ROUNDS:
+            return []
+        bank = list(bank)
+        routes = self.routes(bank)
+        scores = self.note_scores(bank)
+        prompts = [q.prompt for q in bank if q.round == round_name and not q.source_chunk_id]
         derived = []
-        for source, chunks in sorted(by_source.items()):
-            if _tags(chunks[0]) & bank_topics:
+        for source, chunks in self.plain_notes.items():
+            if routes[source] != round_name or scores[source] >= COVER_THRESHOLD:
                 continue
-            body = [c for c in chunks if len(c.heading_path) > 1 and len(c.text) > 300] or chunks
-            chunk = max(body[:3], key=lambda c: len(c.text))
-            heading = re.sub(
-                r"^\d+[.)]\s*", "", chunk.heading_path[-1] if chunk.heading_path else chunk.title
-            )
+            title = chunks[0].title or (chunks[0].heading_path[0] if chunks[0].heading_path else "")
+            if named_in(short_title(title), prompts):
+                continue  # the bank asks about this very subject by name
+            chunk = self._pick(chunks)
+            if chunk is None:
+                continue
             derived.append(
                 Question(
                     id=f"note:{chunk.id[:16]}",
                     round=round_name,
-                    topic=slug(chunk.title or heading) or slug(source),
+                    topic=slug(short_title(title)) or slug(PurePosixPath(source).stem) or "note",
                     tags=["note", round_name],
-                    prompt=f"Explain {heading}: what it is, how it works, and when you would use it.",
+                    prompt=derived_prompt(chunk),
                     reference_answer=chunk.text,
                     source_chunk_id=chunk.id,
                 )
             )
         return derived
+
+
+def named_in(subject: str, prompts: list[str]) -> bool:
+    """Whether a prompt names the subject as a whole word: `LoRA` in "How does LoRA cut…"."""
+    if len(subject) < 3 or is_generic_heading(subject):
+        return False
+    pattern = re.compile(rf"(?<![\w-]){re.escape(subject)}(?![\w-])", re.IGNORECASE)
+    return any(pattern.search(p) for p in prompts)
+
+
+# -- what to ask first -------------------------------------------------------------------------
+def fresh(ctx, questions: list[Question]) -> list[Question]:
+    """Questions never asked, or due for review (by the FSRS cards of the progress module)."""
+    from mockloop.progress import due_cards
+
+    cards = {
+        c.question_id: c.due
+        for c in due_cards(ctx.log.conn, until=datetime.max.replace(tzinfo=UTC))
+    }
+    now = datetime.now(UTC)
+    return [q for q in questions if q.id not in cards or cards[q.id] <= now]
+
+
+def notes_first(
+    ctx, pool: list[Question], derived: list[Question], n: int, seed: int
+) -> list[Question]:
+    """n questions: questions derived from the user's notes (new or due) lead, up to half the
+    round; the rest as `select_questions` orders them (due, weak, covered topics, new)."""
+    from mockloop.rounds.base import select_questions
+
+    lead_from = fresh(ctx, derived)
+    lead = select_questions(ctx, lead_from, min(len(lead_from), math.ceil(n / 2)), seed)
+    taken = {q.id for q in lead}
+    rest = [q for q in pool + derived if q.id not in taken]
+    return lead + select_questions(ctx, rest, n - len(lead), seed)
