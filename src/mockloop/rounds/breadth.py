@@ -1,8 +1,10 @@
 """ML breadth rapid-fire: N short questions, each with a time budget that is shown and recorded.
 
-Questions come from the bank's breadth set, due reviews and weak topics first, topics the notes
-cover before those they don't, one per topic where the bank allows. No follow-ups: rapid-fire
-moves on; feedback comes after each answer or at the end (the candidate's choice).
+Questions come from the bank's breadth set and from the candidate's breadth notes that no bank
+question covers (the note chunk as reference answer, see notes.py). Those note questions lead, up
+to half the round; then due reviews and weak topics, topics the notes cover before those they
+don't, one per topic where the bank allows. No follow-ups: rapid-fire moves on; feedback comes
+after each answer or at the end (the candidate's choice).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from mockloop.rounds.base import (
     RoundConfig,
     RoundSession,
     RoundState,
-    select_questions,
 )
+from mockloop.rounds.notes import notes_first
 
 TIME_BUDGET_S = {1: 60, 2: 90, 3: 120}  # by difficulty: easy · medium · hard
 
@@ -28,7 +30,10 @@ class BreadthRound(RoundSession):
 
     @classmethod
     def plan(cls, ctx: Context, config: RoundConfig) -> RoundState:
-        picked = select_questions(ctx, ctx.bank.for_round("breadth"), config.n, config.seed)
+        bank = ctx.bank.for_round("breadth")
+        derived = ctx.notes.note_questions("breadth", ctx.bank.questions)
+        ctx.notes.consider(bank + derived)
+        picked = notes_first(ctx, bank, derived, config.n, config.seed)
         if not picked:
             raise ValueError("the question bank has no breadth questions")
         items = [
