@@ -1,0 +1,240 @@
+"""Rounds grounded in the user's own notes, however they are tagged.
+
+A store of the sample corpus plus three notes a user wrote (a tagged breadth note on gradient
+boosting, an nlp-tagged note on mixture of experts, an untagged note on speculative decoding
+that only its folder places): the bank has no question on any of the three, so each becomes a
+derived question that leads its round; bank topics count as covered by what the notes say, not
+by how they are tagged.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from mockloop.bank import load_bank
+from mockloop.config import Settings
+from mockloop.models import Chunk, Question
+from mockloop.rounds import open_retriever, start_round
+from mockloop.rounds.notes import COVER_THRESHOLD, NotesIndex, derived_prompt
+from mockloop.sessions import SessionLog
+
+USER_NOTES = {
+    "breadth/gbdt.md": """---
+tags: [ml-breadth, breadth, gradient-boosting]
+---
+# Gradient boosting
+
+## How boosting works
+Gradient boosting fits an additive model stage by stage: each new shallow tree is fit to the
+negative gradient of the loss with respect to the current predictions, and added with a shrinkage
+factor (learning rate). XGBoost adds second-order gradients and regularization on leaf weights;
+LightGBM grows trees leaf-wise and uses histogram binning for speed.
+""",
+    "nlp/moe.md": """---
+tags: [nlp]
+---
+# Mixture of experts
+
+## Routing
+A mixture-of-experts layer replaces the dense feed-forward block with many expert MLPs and a
+learned router that sends each token to its top-k experts. A load-balancing auxiliary loss keeps
+experts evenly used; without it the router collapses onto a few experts. Capacity factor caps
+tokens per expert, and overflow tokens are dropped or passed through the residual. Switch
+Transformer uses k=1 to cut communication cost.
+""",
+    "nlp/speculative.md": """# Speculative decoding
+
+## How it works
+A small draft model proposes several tokens, and the large target model verifies them in one
+forward pass, accepting the longest prefix consistent with its own distribution via rejection
+sampling. The output distribution is exactly the target model's, and the speed-up depends on the
+acceptance rate of the draft tokens, typically two to three times faster generation.
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def user_settings(corpus_settings, tmp_path_factory) -> Settings:
+    """A copy of the ingested sample corpus with the user's three notes ingested beside it."""
+    from mockloop.notes.ingest import ingest
+
+    base = tmp_path_factory.mktemp("grounding")
+    home = base / "home"
+    shutil.copytree(corpus_settings.home, home)
+    notes = base / "usernotes"
+    for rel, text in USER_NOTES.items():
+        (notes / rel).parent.mkdir(parents=True, exist_ok=True)
+        (notes / rel).write_text(text, encoding="utf-8")
+    settings = Settings(home=home)
+    summary = ingest([notes], settings)
+    assert summary.added == 3 and not summary.skipped, summary.lines()
+    return settings
+
+
+@pytest.fixture(scope="module")
+def user_retriever(user_settings):
+    r, why = open_retriever(user_settings)
+    assert r is not None, why
+    return r
+
+
+def plan(round_name, settings, retriever, seed, n=5, log=None):
+    # Sessions go to this test's own MOCKLOOP_HOME database, never the shared store's home.
+    log = log or SessionLog(Settings.from_env())
+    s = start_round(round_name, settings, n=n, seed=seed, retriever=retriever, log=log)
+    return s, [i.question for i in s.state.items]
+
+
+def source_of(q: Question, retriever) -> str | None:
+    if not q.source_chunk_id:
+        return None
+    return retriever.get(q.source_chunk_id).source
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_users_notes_lead_their_rounds(user_settings, user_retriever, seed):
+    _, nlp = plan("nlp", user_settings, user_retriever, seed)
+    first = [source_of(q, user_retriever) for q in nlp[:3]]
+    assert "nlp/speculative.md" in first, [q.prompt for q in nlp]  # untagged: its folder says nlp
+    assert "nlp/moe.md" in first, [q.prompt for q in nlp]
+    _, breadth = plan("breadth", user_settings, user_retriever, seed)
+    assert "breadth/gbdt.md" in [source_of(q, user_retriever) for q in breadth[:3]]
+    # The rest of the round is still the bank, not only notes.
+    assert sum(q.source_chunk_id is None for q in breadth) >= 2
+    assert sum(q.source_chunk_id is None for q in nlp) >= 2
+
+
+def test_derived_questions_read_like_an_interviewer_and_keep_the_note(
+    user_settings, user_retriever
+):
+    _, nlp = plan("nlp", user_settings, user_retriever, seed=0)
+    _, breadth = plan("breadth", user_settings, user_retriever, seed=0)
+    derived = {source_of(q, user_retriever): q for q in nlp + breadth if q.id.startswith("note:")}
+    assert set(derived) == set(USER_NOTES)
+    for source, q in derived.items():
+        chunk = user_retriever.get(q.source_chunk_id)
+        assert q.reference_answer == chunk.text  # graded against the note itself
+        assert chunk.citation.startswith(source + " § ")
+        assert q.prompt.endswith("?") and not q.prompt.startswith("Explain ")
+        assert "How it works" not in q.prompt and "How boosting works" not in q.prompt
+    assert "speculative decoding" in derived["nlp/speculative.md"].prompt
+    assert "gradient boosting" in derived["breadth/gbdt.md"].prompt
+    assert "mixture of experts" in derived["nlp/moe.md"].prompt
+    assert "routing" in derived["nlp/moe.md"].prompt
+
+
+def test_a_note_question_already_answered_does_not_lead_again(user_settings, user_retriever):
+    log = SessionLog(Settings.from_env())
+    s, first = plan("breadth", user_settings, user_retriever, seed=3, n=1, log=log)
+    assert source_of(first[0], user_retriever) == "breadth/gbdt.md"
+    s.begin()
+    s.answer("Boosting adds trees one after another.")
+    _, again = plan("breadth", user_settings, user_retriever, seed=3, n=1, log=log)
+    assert again[0].id != first[0].id  # graded today: it comes back when it is due
+
+
+def test_the_plan_is_the_same_for_the_same_seed(user_settings, user_retriever):
+    a = [q.id for q in plan("nlp", user_settings, user_retriever, seed=4)[1]]
+    b = [q.id for q in plan("nlp", user_settings, user_retriever, seed=4)[1]]
+    assert a == b
+
+
+def test_notes_the_bank_covers_derive_nothing(corpus_settings):
+    """Every note in the sample corpus has bank questions on it: none is turned into a question
+    (the old tag rule made "Explain Features: …" out of system-design/feed-ranking.md)."""
+    r, _ = open_retriever(corpus_settings)
+    notes = NotesIndex(r, corpus_settings)
+    bank = load_bank().questions
+    for round_name in ("breadth", "nlp", "ranking"):
+        assert notes.note_questions(round_name, bank) == [], round_name
+
+
+# -- coverage and routing by content, on hand-made stores ---------------------------------------
+class _Store:
+    def __init__(self, chunks):
+        self.chunks = chunks
+        self.location = f"test-store-{id(self)}"
+
+    def all_chunks(self):
+        return list(self.chunks)
+
+
+class _Retriever:
+    def __init__(self, chunks):
+        self.store = _Store(chunks)
+
+
+def _chunk(cid, source, heading_path, text, tags=()):
+    return Chunk(
+        id=cid,
+        text=text,
+        source=source,
+        heading_path=list(heading_path),
+        tags=list(tags),
+        content_hash=cid,
+        title=heading_path[0] if heading_path else "",
+    )
+
+
+ADAM = (
+    "Adam keeps exponential moving averages of the gradient and of its square. The first moment "
+    "acts like momentum; dividing by the square root of the second gives each parameter its own "
+    "step size. Bias correction fixes the zero initialisation of both averages in early steps. "
+    "AdamW decouples weight decay from the adaptive update."
+)
+SOURDOUGH = (
+    "Feed the starter flour and water the day before, mix the dough, fold it every half hour, "
+    "shape it, proof it overnight in the fridge and bake it in a very hot covered pot."
+)
+
+
+def test_a_topic_counts_as_covered_by_what_the_notes_say_not_their_tags():
+    breadth = load_bank().for_round("breadth")
+    untagged = NotesIndex(
+        _Retriever([_chunk("a", "inbox/adam.md", ["Adam"], ADAM)]), Settings.from_env()
+    )
+    assert "optimization" in untagged.covered_topics(breadth)
+    adam_question = next(q for q in breadth if q.topic == "optimization" and "Adam" in q.prompt)
+    assert untagged.covering_hit(adam_question).chunk_id == "a"  # what a hint can point at
+    unrelated = NotesIndex(
+        _Retriever([_chunk("b", "inbox/bread.md", ["Bread"], SOURDOUGH, tags=["baking"])]),
+        Settings.from_env(),
+    )
+    assert unrelated.covered_topics(breadth) == set()
+
+
+def test_a_note_with_no_folder_or_tag_goes_to_the_round_it_reads_like():
+    text = USER_NOTES["nlp/speculative.md"].split("## How it works\n", 1)[1]
+    chunk = _chunk("s", "inbox/spec.md", ["Speculative decoding", "How it works"], text)
+    notes = NotesIndex(_Retriever([chunk]), Settings.from_env())
+    bank = load_bank().questions
+    assert notes.routes(bank) == {"inbox/spec.md": "nlp"}
+    assert notes.note_scores(bank)["inbox/spec.md"] < COVER_THRESHOLD
+    (q,) = notes.note_questions("nlp", bank)
+    assert q.source_chunk_id == "s" and q.reference_answer == text
+    assert notes.note_questions("breadth", bank) == []
+
+
+@pytest.mark.parametrize("heading", ["5. Features", "Overview", "Notes", "Summary", "TL;DR"])
+def test_generic_headings_are_never_what_is_asked(heading):
+    chunk = _chunk(
+        "f",
+        "ranking/feeds.md",
+        ["News-feed ranking", heading],
+        "Viewer–author affinity, post freshness and the author's recent engagement rates.",
+    )
+    prompt = derived_prompt(chunk)
+    bare = heading.split(". ")[-1]
+    assert bare not in prompt and "news-feed ranking" in prompt and prompt.endswith("?")
+
+
+def test_a_definition_sentence_becomes_the_question_when_the_heading_says_nothing():
+    chunk = _chunk(
+        "d",
+        "breadth/focal.md",
+        ["Losses for imbalance", "Notes"],
+        "Focal loss is a cross-entropy variant that down-weights easy examples by (1 − p)^γ.",
+    )
+    assert derived_prompt(chunk).startswith("What is focal loss, ")
