@@ -38,7 +38,15 @@ from mockloop.config import Settings
 from mockloop.grading import scoring
 from mockloop.llm import LLMError, Provider
 from mockloop.models import Citation, Grade, Question
-from mockloop.rounds.followups import FollowUp, choose_follow_up, leaks, missed_points
+from mockloop.rounds.followups import (
+    FollowUp,
+    all_points,
+    choose_follow_up,
+    hint_for,
+    leaks,
+    missed_points,
+    missed_with_criteria,
+)
 from mockloop.rounds.notes import NotesIndex
 from mockloop.sessions import GradeRecord, SessionLog, Turn
 
@@ -296,6 +304,7 @@ class RoundSession:
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
     max_follow_ups: ClassVar[int] = 1
+    voice: ClassVar[str] = "knowledge"  # how follow-ups and hints are worded (followups.TEMPLATES)
 
     def __init__(self, ctx: Context, state: RoundState, session_id: str):
         self.ctx = ctx
@@ -312,10 +321,15 @@ class RoundSession:
         """The offline follow-up for an answer: the costliest missed point, grounded in notes."""
         if grade.overall >= 4.0 or grade.overall < 0.25 or not answer.strip():
             return None  # nothing to probe: strong already, or nothing relevant was said
-        missed = missed_points(grade)
-        note = self.note_for(missed[0], item.question) if missed else None
         return choose_follow_up(
-            item.question, grade, settings=self.ctx.settings, asked=self.asked_in_round, note=note
+            item.question,
+            grade,
+            settings=self.ctx.settings,
+            asked=self.asked_in_round,
+            answer=answer,
+            voice=self.voice,
+            note_for=lambda point: self.note_for(point, item.question),
+            probed=self.probed,
         )
 
     @property
@@ -323,23 +337,53 @@ class RoundSession:
         """Every follow-up asked so far in this round (none is asked twice)."""
         return self.state.extra.get("follow_ups", [])
 
+    @property
+    def probed(self) -> list[str]:
+        """The key points already followed up on for the current item (none is probed twice)."""
+        qid = self._item.question.id if self.state.pos < len(self.state.items) else None
+        return [t for q, t in self.state.extra.get("probed", []) if q == qid]
+
     def hint_text(self, item: Item) -> str:
+        """A nudge toward a missed point's topic (the costliest missed one after an answer, else
+        the heaviest criterion's), a different point on each further hint; never rubric wording."""
         q = item.question
-        area = None
-        if self.state.first_grade is not None:
-            worst = sorted(self.state.first_grade.criteria, key=lambda c: -c.weight * (1 - c.score))
-            area = worst[0].description if worst else None
-        elif q.rubric is not None:
-            area = max(q.rubric.criteria, key=lambda c: c.weight).description
-        parts = [
-            f"Think about: {area[0].lower() + area[1:]}."
-            if area
-            else "Start from the definition, then why it matters."
-        ]
+        parts = [self._nudge(item) or "Start from the definition, then why it matters."]
         note = self._source_hit(q) or self.note_for(q.prompt, q)
         if note is not None:
             parts.append(f"Your notes cover this in {note.citation}.")
         return " ".join(parts)
+
+    def _nudge(self, item: Item, tries: int = 8) -> str | None:
+        q = item.question
+        if self.state.first_grade is not None:
+            pairs = missed_with_criteria(self.state.first_grade)
+        elif q.rubric is not None:
+            heaviest = sorted(q.rubric.criteria, key=lambda c: -c.weight)
+            pairs = [(p, c.id) for c in heaviest for p in c.key_points]
+        else:
+            pairs = [(p, "") for p in all_points(q)]
+        if not pairs:
+            return None
+        given = self.state.extra.get("hints", [])  # a nudge already given this round is not
+        parent = next((p for p in self.state.parents if p.id == item.parent), None)
+        checked = [q] + ([parent] if parent is not None else [])
+        others = all_points(parent or q)
+        for point, criterion in pairs[:tries]:
+            text = hint_for(
+                point,
+                criterion,
+                prompt=f"{q.prompt}\n{item.text}",
+                others=others,
+                voice=self.voice,
+                settings=self.ctx.settings,
+            )
+            if (
+                text
+                and not any(text in g for g in given)
+                and not any(leaks(text, x) for x in checked)
+            ):
+                return text
+        return None
 
     def after_item(self, item: Item, result: ItemResult) -> Iterator[Notice]:
         """Called once an item is graded for good (mlsd skips stages already covered)."""
@@ -421,6 +465,7 @@ class RoundSession:
         ask = self._require_pending()
         text = self.hint_text(self._item)
         self.state.hints += 1
+        self.state.extra.setdefault("hints", []).append(text)
         self._write([Turn("interviewer", "hint", text, ask.question_id)])
         return Hint(question_id=ask.question_id, text=text)
 
@@ -512,6 +557,7 @@ class RoundSession:
         )
         self.state.asked.append(text)
         self.state.extra.setdefault("follow_ups", []).append(fu.text)
+        self.state.extra.setdefault("probed", []).append([item.question.id, fu.target])
         ask = self._make_ask(item, text, follow_up=True).model_copy(update={"note": fu.note})
         meta = {
             "note": fu.note,

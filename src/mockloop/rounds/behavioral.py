@@ -67,6 +67,7 @@ class BehavioralRound(RoundSession):
     name: ClassVar[str] = "behavioral"
     title: ClassVar[str] = "behavioral"
     max_follow_ups: ClassVar[int] = 1
+    voice: ClassVar[str] = "story"
 
     @classmethod
     def plan(cls, ctx: Context, config: RoundConfig) -> RoundState:
@@ -84,6 +85,9 @@ class BehavioralRound(RoundSession):
             item.question,
             grade,
             settings=self.ctx.settings,
-            asked=self.state.asked,  # STAR phrasings may recur across questions, not within one
-            candidates=[f for f in item.question.follow_ups if f not in self.asked_in_round] + star,
+            asked=self.asked_in_round,  # no follow-up twice in a round, STAR phrasings included
+            candidates=item.question.follow_ups + star,
+            answer=answer,
+            voice=self.voice,
+            probed=self.probed,
         )

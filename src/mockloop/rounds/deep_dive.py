@@ -22,7 +22,7 @@ from mockloop.rounds.base import (
     select_questions,
     stage_question,
 )
-from mockloop.rounds.followups import FollowUp, choose_follow_up, missed_points
+from mockloop.rounds.followups import FollowUp, choose_follow_up
 
 PHASE_QUESTIONS = {
     "background": "What business problem did it solve, what existed before, and what was your role?",
@@ -62,6 +62,7 @@ class DeepDiveRound(RoundSession):
     name: ClassVar[str] = "deep-dive"
     title: ClassVar[str] = "project deep dive"
     max_follow_ups: ClassVar[int] = 2
+    voice: ClassVar[str] = "story"
 
     @staticmethod
     def choose_prompt(ctx: Context, config: RoundConfig, source: str | None):
@@ -111,8 +112,14 @@ class DeepDiveRound(RoundSession):
             return FollowUp(PRESS_NUMBER, "impact with a number", "press")
         if grade.overall >= 4.0 or grade.overall < 0.25:
             return None  # presses above apply to any answer; probing needs something relevant
-        missed = missed_points(grade)
-        note = self.note_for(missed[0], item.question) if missed else None
         return choose_follow_up(
-            item.question, grade, settings=self.ctx.settings, asked=self.asked_in_round, note=note
+            item.question,
+            grade,
+            settings=self.ctx.settings,
+            asked=self.asked_in_round,
+            scope=self.state.parents[0] if self.state.parents else None,
+            answer=answer,
+            voice=self.voice,
+            probed=self.probed,
+            note_for=lambda point: self.note_for(point, item.question),
         )

@@ -27,7 +27,7 @@ from mockloop.rounds.base import (
     select_questions,
     stage_question,
 )
-from mockloop.rounds.followups import FollowUp, choose_follow_up, missed_points
+from mockloop.rounds.followups import FollowUp, choose_follow_up
 
 STAGE_QUESTIONS = {
     "requirements": "What is the business objective, and what do you need to pin down about users, "
@@ -49,6 +49,7 @@ class MlsdRound(RoundSession):
     name: ClassVar[str] = "mlsd"
     title: ClassVar[str] = "ML system design"
     max_follow_ups: ClassVar[int] = 1
+    voice: ClassVar[str] = "design"
 
     @classmethod
     def plan(cls, ctx: Context, config: RoundConfig) -> RoundState:
@@ -80,16 +81,16 @@ class MlsdRound(RoundSession):
     def follow_up(self, item: Item, answer: str, grade: Grade) -> FollowUp | None:
         if grade.overall >= 4.0 or grade.overall < 0.25 or not answer.strip():
             return None
-        missed = missed_points(grade)
-        note = self.note_for(missed[0], self.parent) if missed else None
         return choose_follow_up(
             item.question,
             grade,
             settings=self.ctx.settings,
             asked=self.asked_in_round,
             scope=self.parent,
-            note=note,
-            template="What about {cue}? How would it change your design?",
+            answer=answer,
+            voice=self.voice,
+            probed=self.probed,
+            note_for=lambda point: self.note_for(point, self.parent),
         )
 
     def after_item(self, item: Item, result: ItemResult) -> Iterator[Notice]:
