@@ -392,11 +392,12 @@ def derived_prompt(chunk: Chunk) -> str:
 
 # -- vectors, cached ---------------------------------------------------------------------------
 _QVECTORS: dict[tuple[str, str], np.ndarray] = {}  # (model, sha1 of text) → unit vector
-_QLOADED: set[str] = set()  # cache files already read in this process
+_QONDISK: dict[str, set[str]] = {}  # cache file → the keys it holds (read once)
 _QLOCK = threading.Lock()
 _QMAX = 20_000
 _STORE_VECTORS: OrderedDict[tuple, np.ndarray] = OrderedDict()  # per store state
 _STORE_MAX = 4
+_SLOCK = threading.Lock()
 
 
 def _sha(text: str) -> str:
@@ -407,16 +408,20 @@ def _qcache_path(settings) -> Path:
     return settings.home / "cache" / f"question-vectors-{_sha(settings.embed_model)[:12]}.npz"
 
 
-def _read_qcache(path: Path, model: str) -> None:
-    if str(path) in _QLOADED:
-        return
-    _QLOADED.add(str(path))
+def _on_disk(path: Path, model: str) -> set[str]:
+    """Keys the cache file holds (read once per process; its vectors go into memory)."""
+    known = _QONDISK.get(str(path))
+    if known is not None:
+        return known
+    known = _QONDISK[str(path)] = set()
     try:
         with np.load(path, allow_pickle=False) as data:
             for key, vec in zip(data["keys"].tolist(), data["vectors"], strict=True):
                 _QVECTORS.setdefault((model, key), np.asarray(vec, dtype=np.float32))
+                known.add(key)
     except (OSError, ValueError, KeyError):
-        return  # no cache yet, or a damaged one: it is rebuilt below
+        pass  # no cache yet, or a damaged one: it is rewritten
+    return known
 
 
 def _write_qcache(path: Path, model: str) -> None:
@@ -431,6 +436,7 @@ def _write_qcache(path: Path, model: str) -> None:
         os.replace(tmp, path)
     except OSError:
         return  # a read-only home only costs speed
+    _QONDISK[str(path)] = {k for k, _ in items}
 
 
 def question_vectors(questions: list[Question], settings) -> np.ndarray:
@@ -439,10 +445,12 @@ def question_vectors(questions: list[Question], settings) -> np.ndarray:
 
     model = settings.embed_model
     keys = [_sha(question_text(q)) for q in questions]
+    if not keys:
+        return encode([], model)
     with _QLOCK:
-        if any((model, k) not in _QVECTORS for k in keys):
-            path = _qcache_path(settings)
-            _read_qcache(path, model)
+        path = _qcache_path(settings)
+        on_disk = _on_disk(path, model)
+        if any(k not in on_disk for k in keys):
             todo = {k: question_text(q) for k, q in zip(keys, questions, strict=True)}
             todo = {k: t for k, t in todo.items() if (model, k) not in _QVECTORS}
             if todo:
@@ -450,10 +458,19 @@ def question_vectors(questions: list[Question], settings) -> np.ndarray:
                     _QVECTORS.clear()
                 for k, v in zip(todo, encode(list(todo.values()), model), strict=True):
                     _QVECTORS[(model, k)] = v
-                _write_qcache(path, model)
-        if not keys:
-            return encode([], model)
+            _write_qcache(path, model)
         return np.stack([_QVECTORS[(model, k)] for k in keys])
+
+
+def warm_question_vectors(settings, questions: list[Question] | None = None) -> int:
+    """Encode and cache the bank's question vectors now (e.g. right after an ingest, while the
+    encoder is loaded anyway), so the first round start does not pay for it. Returns how many
+    questions are cached."""
+    if questions is None:
+        from mockloop.bank import load_bank
+
+        questions = list(load_bank().questions)
+    return len(question_vectors(questions, settings))
 
 
 # -- the index ---------------------------------------------------------------------------------
@@ -494,18 +511,20 @@ class NotesIndex:
             self.fingerprint,
             self.settings.embed_model,
         )
-        cached = _STORE_VECTORS.get(key)
-        if cached is not None:
-            _STORE_VECTORS.move_to_end(key)
-            return cached
+        with _SLOCK:
+            cached = _STORE_VECTORS.get(key)
+            if cached is not None:
+                _STORE_VECTORS.move_to_end(key)
+                return cached
         matrix = self._stored([as_hit(c) for c in self.chunks])
         if matrix is None:  # a store without vectors: encode what ingest would have
             from mockloop.notes.chunking import chunk_passage
 
             matrix = self.encode([chunk_passage(c) for c in self.chunks])
-        _STORE_VECTORS[key] = matrix
-        while len(_STORE_VECTORS) > _STORE_MAX:
-            _STORE_VECTORS.popitem(last=False)
+        with _SLOCK:
+            _STORE_VECTORS[key] = matrix
+            while len(_STORE_VECTORS) > _STORE_MAX:
+                _STORE_VECTORS.popitem(last=False)
         return matrix
 
     def vectors(self, chunks: list[Chunk]) -> np.ndarray:
