@@ -238,3 +238,21 @@ def test_a_definition_sentence_becomes_the_question_when_the_heading_says_nothin
         "Focal loss is a cross-entropy variant that down-weights easy examples by (1 − p)^γ.",
     )
     assert derived_prompt(chunk).startswith("What is focal loss, ")
+
+
+def test_question_vectors_are_cached_under_the_home_for_the_next_process(monkeypatch):
+    from mockloop.rounds import notes
+
+    settings = Settings.from_env()
+    qs = load_bank().for_round("breadth")[:2]
+    assert notes.warm_question_vectors(settings, qs) == 2
+    assert notes._qcache_path(settings).is_file()
+    # A new process: nothing in memory, and the encoder must not be needed.
+    monkeypatch.setattr(notes, "_QVECTORS", {})
+    monkeypatch.setattr(notes, "_QONDISK", {})
+    monkeypatch.setattr("mockloop.embeddings.encode", _no_encoder)
+    assert notes.question_vectors(qs, settings).shape[0] == 2
+
+
+def _no_encoder(*args, **kwargs):
+    raise AssertionError("encoded again although the vectors were cached")
