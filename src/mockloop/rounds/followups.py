@@ -209,6 +209,7 @@ FUNCTION_WORDS = DETERMINERS | _words(
     "six seven eight nine ten dozen hundred hundreds thousand thousands million millions "
     "billion billions front"
 )
+_SUBJECTS = _words("i we you he she it they who that which")
 _MODALS = _words(
     "to can could must should will would may might shall cannot can't won't don't doesn't "
     "didn't wouldn't shouldn't couldn't"
@@ -271,7 +272,8 @@ GENERIC = _words(
     "steps goal goals impact work decision decisions performance quality information signal "
     "signals candidate candidates item items use amount level levels process output outputs "
     "input inputs situation task action lesson story person people company product day days "
-    "week weeks hour hours minute minutes month months year years"
+    "week weeks hour hours minute minutes month months year years seconds millisecond "
+    "milliseconds ms"
 )
 _PAST = _words(
     "chose took went gave got kept ran saw told found led brought thought wrote drove grew drew "
@@ -367,6 +369,8 @@ def _is_verb(toks: list[str], i: int, run: list[str]) -> bool:
         return nxt in DETERMINERS or (nxt not in FUNCTION_WORDS and nxt not in STOPWORDS)
     if prev in _MODALS:
         return True  # "to estimate", "can memorize", "cannot recur"
+    if prev in _SUBJECTS and (known or low.endswith("ed")):
+        return True  # "as they gain views", "we shipped"
     if prev in _AUX_TO and (known or low.endswith("ed") or low in _PARTICIPLES or _adjective(low)):
         return True  # "is handled", "must be relayed", "is active"
     if low in VERB_FORMS and low not in NOUN_VERB_FORMS:
@@ -609,7 +613,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "What would you weigh {P} against, and how would you decide?",
         ],
         "number": [
-            "What numbers would you plan for around {P}?",
+            "What scale would you design for? Put rough numbers on {P}.",
         ],
         "measure": [
             "Where would {P} come into how you evaluate this?",
