@@ -117,7 +117,7 @@ def test_hint_skip_and_feedback_at_end_in_the_terminal(corpus_home):
         "--feedback",
         "end",
         "--seed",
-        "1",
+        "0",
         input="/hint\n/skip\nGradient clipping caps the norm.\n",
     )
     out = result.output
