@@ -76,7 +76,7 @@ def _ctx(conn):
     return SimpleNamespace(
         settings=Settings.from_env(),
         log=SimpleNamespace(conn=conn),
-        notes=SimpleNamespace(covered_topics=lambda: set()),
+        notes=SimpleNamespace(covered_topics=lambda questions=None: set()),
     )
 
 
