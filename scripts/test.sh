@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
-export HF_HUB_OFFLINE=1 ANONYMIZED_TELEMETRY=False
+export HF_HUB_OFFLINE=1 ANONYMIZED_TELEMETRY=False MOCKLOOP_REQUIRE_BROWSER=1
 .venv/bin/python -m ruff check src tests benchmarks app.py
 exec .venv/bin/python -m pytest "$@"

@@ -117,7 +117,7 @@ def test_hint_skip_and_feedback_at_end_in_the_terminal(corpus_home):
         "--feedback",
         "end",
         "--seed",
-        "1",
+        "0",
         input="/hint\n/skip\nGradient clipping caps the norm.\n",
     )
     out = result.output
@@ -252,3 +252,24 @@ def test_eval_interviewer_command_prints_the_table(corpus_home):
     assert lines[0].startswith("| round | items | strong | partial | off-topic")
     assert [line.split("|")[1].strip() for line in lines[2:]] == ["breadth", "nlp"]
     assert all(line.rstrip().endswith("| yes |") for line in lines[2:])
+
+
+def test_a_bad_question_mix_is_refused_with_one_line(corpus_home):
+    result = run("interview", "--round", "breadth", "--n", "1", "--mix", "2:x:1")
+    assert result.exit_code == 2
+    assert "--mix" in result.output and "Traceback" not in result.output
+
+
+def test_the_mix_reaches_the_round(corpus_home, monkeypatch):
+    import mockloop.progress as progress
+
+    seen = []
+    real = progress.order_questions
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["settings"].question_mix)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(progress, "order_questions", spy)
+    run("interview", "--round", "breadth", "--n", "1", "--mix", "0:0:1", input="/quit\n")
+    assert seen and tuple(seen[0]) == (0, 0, 1)

@@ -78,3 +78,27 @@ def test_a_spec_cannot_send_the_login_as_a_bearer_token(page, monkeypatch):
     chat = make("127.0.0.1", factory=get_provider)(f"{LOCAL}&key_env=MOCKLOOP_AUTH")
     assert "is not allowed" in chat[0]["content"] and "\\_KEY" in chat[0]["content"]
     assert all("hunter2" not in m["content"] for m in chat)
+
+
+@pytest.mark.parametrize("host, auth", [("0.0.0.0", None), ("127.0.0.1", [("u", "p")])])
+def test_a_page_served_to_others_does_not_read_the_servers_folders(
+    tmp_path, monkeypatch, host, auth
+):
+    monkeypatch.delenv("MOCKLOOP_ALLOW_SERVER_FOLDERS", raising=False)
+    secret = tmp_path / "private"
+    secret.mkdir()
+    (secret / "keys.md").write_text("# keys\nsomething private", encoding="utf-8")
+    ui = UiApp(Settings(home=tmp_path / "home"))
+    demo = build_app(ui.settings, ui)
+    demo.server_name, demo.auth = host, auth
+    message = ui.ingest(None, str(secret))[0]
+    assert "served to the network" in message and "upload the files" in message
+    assert "keys.md" not in str(ui._sources_outputs())
+
+
+def test_on_loopback_without_a_login_the_folder_box_reads_this_machine(tmp_path):
+    ui = UiApp(Settings(home=tmp_path / "home"))
+    demo = build_app(ui.settings, ui)
+    demo.server_name, demo.auth = "127.0.0.1", None
+    message = ui.ingest(None, str(tmp_path / "missing"))[0]
+    assert "folder not found on this machine" in message  # looked at, not refused

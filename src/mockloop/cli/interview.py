@@ -155,15 +155,19 @@ def interview(
         None, "--question", help="Pin a bank question id (mlsd, deep-dive)."
     ),
     seed: int | None = typer.Option(None, "--seed", help="Fix the question order among equals."),
+    mix: str | None = typer.Option(
+        None, "--mix", help="due:weak:new question mix, e.g. 2:2:1 (env MOCKLOOP_QUESTION_MIX)."
+    ),
 ) -> None:
     """Run a text-only mock interview round in the terminal."""
+    from mockloop.cli.progress import _settings
     from mockloop.rounds import start_round
 
     if round_name not in ROUNDS:
         raise typer.BadParameter(f"choose one of {', '.join(ROUNDS)}", param_hint="--round")
     if feedback not in ("each", "end"):
         raise typer.BadParameter("each or end", param_hint="--feedback")
-    settings = Settings.from_env()
+    settings = _settings(mix)
     if round_name == "deep-dive" and project is None:
         project = _pick_project(settings, sys.stdin.readline)
     try:

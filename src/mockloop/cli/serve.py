@@ -86,6 +86,9 @@ def ingest_sample_if_empty(settings: Settings, corpus: Path | None, echo=typer.e
     for line in summary.lines():
         if line.startswith(("files:", "chunks:", "skipped")):
             echo(f"  {line}")
+    from mockloop.rounds.notes import warm_question_vectors
+
+    warm_question_vectors(settings)  # the encoder is loaded now: spare the first round this
 
 
 def _url(host: str, port: int) -> str:

@@ -267,8 +267,8 @@ def select_questions(ctx: Context, candidates: list[Question], n: int, seed: int
 
     shuffled = list(candidates)
     random.Random(seed).shuffle(shuffled)
-    covered = ctx.notes.covered_topics()
-    ordered = order_questions(ctx.log.conn, shuffled, covered_topics=covered)
+    covered = ctx.notes.covered_topics(candidates)
+    ordered = order_questions(ctx.log.conn, shuffled, covered_topics=covered, settings=ctx.settings)
     picked: list[Question] = []
     topics: set[str] = set()
     for q in ordered:  # first pass: one question per topic

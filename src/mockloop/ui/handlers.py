@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,7 @@ log = logging.getLogger("mockloop.ui")
 
 SECRET_HINTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "AUTH")
 NOTE_CHARS = 700  # how much of a cited note the feedback card shows
+ALLOW_FOLDERS_ENV = "MOCKLOOP_ALLOW_SERVER_FOLDERS"
 SESSION_HEADERS = ["session", "round", "started (UTC)", "status", "answers", "mean"]
 
 
@@ -98,6 +99,9 @@ class UiApp:
         self.exports = Path(tempfile.mkdtemp(prefix="mockloop-downloads-"))
         weakref.finalize(self, shutil.rmtree, self.exports, ignore_errors=True)
         self.upload_cap = int(self.settings.max_file_mb * 1024 * 1024)
+        # Whether the page is served to others (a login, or a non-loopback address): then the
+        # folder box may not read the server's disk unless MOCKLOOP_ALLOW_SERVER_FOLDERS=1.
+        self.exposed: Callable[[], bool] = lambda: False
 
     # -- shared resources ------------------------------------------------------------------
     def retriever(self):
@@ -432,7 +436,15 @@ class UiApp:
         paths: list[Path] = list(staged.paths)
         problems = list(staged.refused)
         folder = (folder or "").strip()
-        if folder:
+        if folder and self.exposed() and os.environ.get(ALLOW_FOLDERS_ENV, "") != "1":
+            problems.append(
+                (
+                    folder,
+                    "this app is served to the network, so it does not read folders on the "
+                    f"server; upload the files, or start it with {ALLOW_FOLDERS_ENV}=1",
+                )
+            )
+        elif folder:
             p = Path(folder).expanduser()
             if p.exists():
                 paths.append(p)
