@@ -31,18 +31,18 @@ from mockloop.grading.spans import Span, content_words, is_negated, segment, tok
 from mockloop.models import Criterion, CriterionGrade, Evidence, Grade, Question, Rubric
 
 GRADER = "offline"
-GRADER_VERSION = "1"  # the grader's public version; the batch cache keys on grader_fingerprint()
+GRADER_VERSION = "2"  # the grader's public version; the batch cache keys on grader_fingerprint()
 MAX_SPANS = 800
 TOP_SPANS = 24
 STORY_ROUNDS = ("behavioral", "deep-dive")
-# (floor, full): match probability → point coverage. Set on the bank itself, not on any eval:
-# with the match model before the align feature, (0.45, 0.85) and (0.3, 0.6) sat between a key
+# (floor, full): match probability → point coverage. Set on the bank itself, not on any eval.
+# Story rounds keep the match model from before the align feature (scoring.STORY_MATCH) and its
+# band: their descriptive points sit lower. The rubric band was (0.45, 0.85) then, between a key
 # point's best match in other questions' reference answers (median 0.39) and in its own (10th
-# pct 0.77). The align model makes probabilities more decisive, so each end moved to the value at
-# the same quantile of the bank's point-vs-reference matches (rubric ends at the 49th and 82nd
-# percentile, story ends at the 6th and 92nd).
+# pct 0.77); the align feature makes probabilities more decisive, so each end moved to the value
+# at the same quantile of the bank's point-vs-reference matches (the 49th and 82nd percentile).
 BAND = (0.078, 0.963)
-STORY_BAND = (0.046, 0.467)
+STORY_BAND = (0.3, 0.6)
 QUOTE_SLACK = 0.05  # a shorter span this close to the best match is the better quote
 SPAN_LEN_CAP = 30  # spans longer than this get no further length credit (padding earns nothing)  # lexical features are computed for the best spans by cosine only
 
@@ -304,7 +304,12 @@ def match_features(
     )
 
 
-def _best_match(point: _Point, enc: _Encoded, prompt_words: set[str]) -> tuple[float, int]:
+def _best_match(
+    point: _Point,
+    enc: _Encoded,
+    prompt_words: set[str],
+    model: scoring.MatchModel = scoring.DEFAULT_MATCH,
+) -> tuple[float, int]:
     """(match probability, span to quote) for a point; (0, -1) when the answer has no spans.
 
     The probability is the best over spans; the quote is the shortest span within
@@ -314,9 +319,12 @@ def _best_match(point: _Point, enc: _Encoded, prompt_words: set[str]) -> tuple[f
         return 0.0, -1
     cos = enc.span_vecs @ point.vec
     order = [int(j) for j in np.argsort(-cos)[:TOP_SPANS]]
-    aligned = align.shipped().probability(point.tokens, [enc.span_tokens[j] for j in order])
+    if model.align:
+        aligned = align.shipped().probability(point.tokens, [enc.span_tokens[j] for j in order])
+    else:
+        aligned = np.zeros(len(order))
     probs = {
-        j: scoring.match_probability(match_features(point, enc, j, prompt_words, float(a)))
+        j: scoring.match_probability(match_features(point, enc, j, prompt_words, float(a)), model)
         * enc.span_discount[j]
         for j, a in zip(order, aligned, strict=True)
     }
@@ -386,12 +394,17 @@ _STRUCTURAL_FLAGS: list[tuple[re.Pattern, callable]] = [
 
 
 def _red_flag_hit(
-    flag: _Point, enc: _Encoded, sig: Signals, n_words: int, prompt_words: set[str]
+    flag: _Point,
+    enc: _Encoded,
+    sig: Signals,
+    n_words: int,
+    prompt_words: set[str],
+    model: scoring.MatchModel = scoring.DEFAULT_MATCH,
 ) -> bool:
     for pattern, detector in _STRUCTURAL_FLAGS:
         if pattern.search(flag.text):
             return detector(sig, n_words)
-    prob, j = _best_match(flag, enc, prompt_words)
+    prob, j = _best_match(flag, enc, prompt_words, model)
     return j >= 0 and prob >= 0.9 and float(enc.span_vecs[j] @ flag.vec) >= 0.6
 
 
@@ -444,13 +457,15 @@ def _score_rubric(question: Question, rubric: Rubric, answer: str, settings: Set
 
     # Story rounds grade against descriptive points ("states the outcome with a number") that a
     # concrete story matches only loosely, so a lower match already counts as covering them.
-    coverage_band = STORY_BAND if question.round in STORY_ROUNDS else BAND
+    story = question.round in STORY_ROUNDS
+    coverage_band = STORY_BAND if story else BAND
+    match_model = scoring.STORY_MATCH if story else scoring.DEFAULT_MATCH
     graded: list[CriterionGrade] = []
     hit_flags: list[str] = []
     for c in rubric.criteria:
         covs, covered, missing = [], [], []
         for p in c.key_points:
-            prob, j = _best_match(pts[p], enc, prompt_words)
+            prob, j = _best_match(pts[p], enc, prompt_words, match_model)
             cov = scoring.point_coverage(prob, *coverage_band)
             covs.append(cov)
             if cov >= COVERED and j >= 0:
@@ -460,7 +475,7 @@ def _score_rubric(question: Question, rubric: Rubric, answer: str, settings: Set
         hits = [
             f
             for f in c.red_flags
-            if enc.spans and _red_flag_hit(pts[f], enc, sig, n_words, prompt_words)
+            if enc.spans and _red_flag_hit(pts[f], enc, sig, n_words, prompt_words, match_model)
         ]
         hit_flags += hits
         score = scoring.criterion_score(covs, red_flags_hit=len(hits)) if covs else 0.0

@@ -89,6 +89,24 @@ class MatchModel:
 
 
 DEFAULT_MATCH = MatchModel()
+# Story rounds (behavioral, deep dive) match descriptive points ("states the outcome with a
+# number") against a candidate's story: not a claim the align model was fitted to judge. They
+# keep the weights fitted before it (Beetle train alone, no align feature).
+STORY_MATCH = MatchModel(
+    bias=0.215,
+    cosine=1.946,
+    prompt_cosine=-0.262,
+    recall=0.495,
+    precision=0.503,
+    novel_recall=0.276,
+    bigram_recall=1.184,
+    negation_mismatch=0.294,
+    antonym=0.074,
+    span_len=0.878,
+    point_len=-1.806,
+    extra=0.242,
+    align=0.0,
+)
 
 
 def match_probability(f: MatchFeatures, model: MatchModel = DEFAULT_MATCH) -> float:
