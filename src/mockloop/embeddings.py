@@ -62,3 +62,27 @@ def encode(texts: list[str], name: str = BUNDLED_MODEL, batch_size: int = 64) ->
         show_progress_bar=False,
     )
     return vectors.astype(np.float32, copy=False)
+
+
+def encode_with_tokens(
+    texts: list[str], name: str = BUNDLED_MODEL, batch_size: int = 64
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Sentence embeddings (as `encode`) and, from the same pass, each text's token embeddings.
+
+    Token embeddings are the encoder's last layer for the text's word pieces, without [CLS],
+    [SEP] and padding: a list of (n_i, dim) float32 arrays (n_i may be 0 for an empty text).
+    """
+    model = get_encoder(name)
+    dim = model.get_embedding_dimension()
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32), []
+    outputs = model.encode(
+        list(texts), batch_size=batch_size, output_value=None, show_progress_bar=False
+    )
+    vectors, tokens = [], []
+    for out in outputs:
+        v = out["sentence_embedding"].float().numpy()
+        vectors.append(v / max(float(np.linalg.norm(v)), 1e-12))
+        n = int(out["attention_mask"].sum())
+        tokens.append(out["token_embeddings"][1 : max(1, n - 1)].float().numpy())
+    return np.stack(vectors).astype(np.float32), tokens

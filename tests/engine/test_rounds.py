@@ -222,8 +222,8 @@ def test_mlsd_walks_stages_lets_the_candidate_drive_and_grades_the_whole(start):
     assert kinds(steps)[0] == "feedback"
     steps = s.answer(
         "The business goal is long-term engagement rather than raw clicks, with a latency budget of "
-        "a few hundred milliseconds per request. Offline I track AUC and log loss per head; online "
-        "the north star is time spent."
+        "a few hundred milliseconds per request. Offline metrics are AUC and log loss for each "
+        "engagement head; online the north star is time spent."
     )
     assert any(isinstance(x, Notice) and "already covered" in x.text for x in steps)
     assert isinstance(steps[-1], Summary)

@@ -127,6 +127,9 @@ def eval_grading(
     fit: bool = typer.Option(
         False, "--fit-match-model", help="refit the match weights on this (training!) table instead"
     ),
+    align_out: Path = typer.Option(
+        Path("align.npz"), "--align-out", help="with --fit-match-model: where the align model goes"
+    ),
 ) -> None:
     """How well the offline grader agrees with human scores on a labelled table."""
     from mockloop.evaluation.grading import fit_match_model, run_grading_eval
@@ -140,8 +143,12 @@ def eval_grading(
         typer.echo(f"error: no dataset at {dataset}", err=True)
         raise typer.Exit(2)
     if fit:
-        model, n = fit_match_model(dataset, settings, positive_at=positive_at or 1.0, **kwargs)
+        model, aligner, n = fit_match_model(
+            dataset, settings, positive_at=positive_at or 1.0, **kwargs
+        )
+        aligner.save(align_out)
         typer.echo(f"MatchModel fitted on {n} answers: {model}")
+        typer.echo(f"align model written to {align_out} (ships as src/mockloop/grading/align.npz)")
         return
     rescore = None
     if exemplars is not None:

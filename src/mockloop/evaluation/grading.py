@@ -233,15 +233,72 @@ def run_grading_eval(
     return report
 
 
-def fit_match_model(path: Path, settings: Settings | None = None, **load_kwargs):
-    """Refit scoring.MatchModel on a labelled *training* table (positive = score ≥ threshold).
+def bank_pairs(settings: Settings, seed: int = 0) -> list[tuple]:
+    """(question, key point, span, states it?) pairs from the question bank's own rubrics.
 
-    Uses rows whose reference gives a single key point: the features of the answer span the
-    current model matches best, against the row's binary label. Returns (MatchModel, n).
+    For every key point of a non-story bank question: the span of its own reference answer
+    nearest to it (positive), and the nearest span in the reference answers of two other
+    questions of the same round (negatives): the one whose prompt is most alike (a hard
+    negative, e.g. L1 for an L2 point) and a random one. They teach the learned parts what ML prose
+    looks like; Beetle answers are one short sentence about circuits.
+    """
+    import random
+
+    from mockloop.bank import load_bank
+    from mockloop.grading import offline
+    from mockloop.grading.spans import segment
+
+    model = settings.embed_model
+    questions = [
+        q for q in load_bank().questions if q.rubric and q.round not in offline.STORY_ROUNDS
+    ]
+    rng = random.Random(seed)
+    spans = {q.id: [s.quote for s in segment(q.reference_answer)] for q in questions}
+    prompts = dict(
+        zip(
+            (q.id for q in questions),
+            offline._embed([q.prompt for q in questions], model),
+            strict=True,
+        )
+    )
+    out = []
+    for q in questions:
+        pool = [o for o in questions if o.id != q.id and o.round == q.round]
+        nearest = max(pool, key=lambda o: float(prompts[o.id] @ prompts[q.id]))
+        others = [nearest, rng.choice([o for o in pool if o is not nearest])]
+        for point in (p for c in q.rubric.criteria for p in c.key_points):
+            vec = offline._embed([point], model)[0]
+            for source, label in [(q, True)] + [(o, False) for o in others]:
+                texts = spans[source.id]
+                if texts:
+                    best = int(np.argmax(offline._embed(texts, model) @ vec))
+                    out.append((q, point, texts[best], label))
+    return out
+
+
+def fit_match_model(
+    path: Path,
+    settings: Settings | None = None,
+    folds: int = 5,
+    with_bank: bool = True,
+    **load_kwargs,
+):
+    """Refit the grader's learned parts on a labelled *training* table (positive: score ≥ cut).
+
+    Uses rows whose reference gives a single key point, plus (`with_bank`) the bank's own
+    point/span pairs (`bank_pairs`). Stacked so the logistic never sees an
+    align probability from a model that was fitted on the same row:
+    1. the align model (align.py) is fitted `folds` times, each time leaving out one group of
+       questions, and scores the answers of the questions it left out;
+    2. scoring.MatchModel is fitted on the features of each answer's best span (its align
+       feature from step 1) against the binary label;
+    3. the shipped align model is fitted once more on every row.
+    Returns (MatchModel, AlignModel, n answers used).
     """
     from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
 
-    from mockloop.grading import offline
+    from mockloop.grading import align, offline
     from mockloop.grading.reference import derive_key_points
     from mockloop.grading.scoring import FEATURES, MatchModel
 
@@ -249,17 +306,35 @@ def fit_match_model(path: Path, settings: Settings | None = None, **load_kwargs)
     positive_at = load_kwargs.pop("positive_at", 1.0)
     items, _ = load_rows(path, **load_kwargs)
     warm_cache(items, settings)
-    names = list(FEATURES)
-    x, y = [], []
+    rows = []
     for _, question, answer, score in items:
         points = derive_key_points(question.reference_answer)
-        if len(points) != 1 or not answer.strip():
-            continue
-        feats = offline.best_features(question, points[0], answer, settings)
-        if feats is None:
-            continue
-        x.append([getattr(feats, k) for k in names])
-        y.append(score >= positive_at)
+        if len(points) == 1 and answer.strip():
+            rows.append((question, points[0], answer, score >= positive_at))
+    if with_bank:
+        rows += bank_pairs(settings)
+    texts = list(dict.fromkeys(t for _, point, answer, _ in rows for t in (point, answer)))
+    raw = dict(zip(texts, offline._raw_tokens(texts), strict=True))
+    points_tok = [raw[p] for _, p, _, _ in rows]
+    answers_tok = [raw[a] for _, _, a, _ in rows]
+    labels = [y for *_, y in rows]
+    groups = [q.id for q, *_ in rows]
+
+    names = list(FEATURES)
+    x, y = [], []
+    for train, held in GroupKFold(folds).split(rows, labels, groups):
+        fold_model = align.fit(
+            [points_tok[i] for i in train],
+            [answers_tok[i] for i in train],
+            [labels[i] for i in train],
+        )
+        for i in held:
+            question, point, answer, label = rows[i]
+            feats = offline.best_features(question, point, answer, settings, fold_model)
+            if feats is not None:
+                x.append([getattr(feats, k) for k in names])
+                y.append(label)
     clf = LogisticRegression(C=1.0, max_iter=2000).fit(np.asarray(x), np.asarray(y))
     coefs = dict(zip(names, (round(float(c), 3) for c in clf.coef_[0]), strict=True))
-    return MatchModel(bias=round(float(clf.intercept_[0]), 3), **coefs), len(x)
+    match = MatchModel(bias=round(float(clf.intercept_[0]), 3), **coefs)
+    return match, align.fit(points_tok, answers_tok, labels), len(x)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mockloop.config import Settings
-from mockloop.grading import scoring
+from mockloop.config import BUNDLED_MODEL, Settings
+from mockloop.grading import align, scoring
 from mockloop.grading.reference import reference_rubric, split_references
 from mockloop.grading.scoring import COVERED, MatchFeatures
 from mockloop.grading.signals import Signals, injection_spans, read_signals
@@ -31,14 +31,17 @@ from mockloop.grading.spans import Span, content_words, is_negated, segment, tok
 from mockloop.models import Criterion, CriterionGrade, Evidence, Grade, Question, Rubric
 
 GRADER = "offline"
-GRADER_VERSION = "1"  # the grader's public version; the batch cache keys on grader_fingerprint()
+GRADER_VERSION = "2"  # the grader's public version; the batch cache keys on grader_fingerprint()
 MAX_SPANS = 800
 TOP_SPANS = 24
 STORY_ROUNDS = ("behavioral", "deep-dive")
-# (floor, full): match probability → point coverage. Set on the bank itself: a key point's best
-# match in *another* question's reference answer has median probability 0.39 (90th pct 0.53),
-# in its own reference 0.89 (10th pct 0.77); story rounds' descriptive points sit lower (0.45).
-BAND = (0.45, 0.85)
+# (floor, full): match probability → point coverage. Set on the bank itself, not on any eval.
+# Story rounds keep the match model from before the align feature (scoring.STORY_MATCH) and its
+# band: their descriptive points sit lower. The rubric band was (0.45, 0.85) then, between a key
+# point's best match in other questions' reference answers (median 0.39) and in its own (10th
+# pct 0.77); the align feature makes probabilities more decisive, so each end moved to the value
+# at the same quantile of the bank's point-vs-reference matches (the 49th and 82nd percentile).
+BAND = (0.078, 0.963)
 STORY_BAND = (0.3, 0.6)
 QUOTE_SLACK = 0.05  # a shorter span this close to the best match is the better quote
 SPAN_LEN_CAP = 30  # spans longer than this get no further length credit (padding earns nothing)  # lexical features are computed for the best spans by cosine only
@@ -107,7 +110,7 @@ def grader_fingerprint() -> str:
     """Hash of the grader's own source: any change to how grades are computed changes it."""
     folder = Path(__file__).parent
     digest = hashlib.sha256(GRADER_VERSION.encode())
-    for name in ("offline.py", "scoring.py", "signals.py", "spans.py", "reference.py"):
+    for name in ("offline.py", "scoring.py", "signals.py", "spans.py", "reference.py", "align.npz"):
         digest.update((folder / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -122,24 +125,59 @@ class _Encoded:
     span_len: list[float]
     span_prompt_cos: list[float]
     span_discount: list[float]
+    span_tokens: list[np.ndarray]  # projected for the align model
 
 
 _cache: dict[tuple[str, str], np.ndarray] = {}
+_token_cache: dict[str, np.ndarray] = {}  # text → its bundled-encoder tokens, projected
+CACHE_CAP = 50_000
+
+
+def _remember_tokens(texts: Sequence[str], tokens_: Sequence[np.ndarray]) -> None:
+    project = align.shipped().project
+    for t, tok in zip(texts, tokens_, strict=True):
+        _token_cache[t] = project(tok)
 
 
 def _embed(texts: Sequence[str], model: str) -> np.ndarray:
-    """Encode with a per-text cache (key points and prompts repeat across answers)."""
-    from mockloop.embeddings import encode
+    """Encode with a per-text cache (key points and prompts repeat across answers).
+
+    With the bundled encoder the same pass also caches each text's tokens for the align model.
+    """
+    from mockloop.embeddings import encode, encode_with_tokens
 
     missing = [t for t in dict.fromkeys(texts) if (model, t) not in _cache]
     if missing:
-        if len(_cache) > 50_000:
+        if len(_cache) > CACHE_CAP or len(_token_cache) > CACHE_CAP:
             _cache.clear()
-        for t, v in zip(missing, encode(missing, name=model), strict=True):
+            _token_cache.clear()
+        if model == BUNDLED_MODEL:
+            vecs, toks = encode_with_tokens(missing, name=model)
+            _remember_tokens(missing, toks)
+        else:
+            vecs = encode(missing, name=model)
+        for t, v in zip(missing, vecs, strict=True):
             _cache[(model, t)] = v
     if not texts:
         return np.zeros((0, 0), np.float32)  # never multiplied: callers skip empty span sets
     return np.stack([_cache[(model, t)] for t in texts])
+
+
+def _raw_tokens(texts: Sequence[str]) -> list[np.ndarray]:
+    """Unprojected token embeddings from the bundled encoder (for fitting the align model)."""
+    from mockloop.embeddings import encode_with_tokens
+
+    return encode_with_tokens(list(texts))[1]
+
+
+def _tokens(texts: Sequence[str]) -> list[np.ndarray]:
+    """Projected token embeddings for the align model (always the bundled encoder's)."""
+    from mockloop.embeddings import encode_with_tokens
+
+    missing = [t for t in dict.fromkeys(texts) if t not in _token_cache]
+    if missing:
+        _remember_tokens(missing, encode_with_tokens(missing)[1])
+    return [_token_cache[t] for t in texts]
 
 
 def prefetch(pairs: Sequence[tuple[Question, str]], settings: Settings | None = None) -> int:
@@ -204,6 +242,7 @@ def _encode_answer(answer: str, drop: list[Span], prompt_words: set[str], prompt
         span_len=[math.log1p(min(SPAN_LEN_CAP, len(tokens(s.quote)))) for s in spans],
         span_prompt_cos=prompt_cos,
         span_discount=discount,
+        span_tokens=_tokens([s.quote for s in spans]),
     )
 
 
@@ -223,17 +262,26 @@ class _Point:
     bigrams: set[tuple[str, str]]
     negated: bool
     length: float
+    tokens: np.ndarray
 
 
 def _point(text: str, vec: np.ndarray) -> _Point:
     words = content_words(text)
     return _Point(
-        text, vec, set(words), _bigrams(words), is_negated(text), math.log1p(len(tokens(text)))
+        text,
+        vec,
+        set(words),
+        _bigrams(words),
+        is_negated(text),
+        math.log1p(len(tokens(text))),
+        _tokens([text])[0],
     )
 
 
-def match_features(point: _Point, enc: _Encoded, j: int, prompt_words: set[str]) -> MatchFeatures:
-    """Features of span j of the answer against one key point."""
+def match_features(
+    point: _Point, enc: _Encoded, j: int, prompt_words: set[str], aligned: float = 0.0
+) -> MatchFeatures:
+    """Features of span j of the answer against one key point (`aligned`: the align model's)."""
     sw = enc.span_words[j]
     pw = point.words
     novel = pw - prompt_words
@@ -252,10 +300,16 @@ def match_features(point: _Point, enc: _Encoded, j: int, prompt_words: set[str])
         span_len=enc.span_len[j],
         point_len=point.length,
         extra=len(sw - prompt_words - pw) / len(sw) if sw else 0.0,
+        align=aligned,
     )
 
 
-def _best_match(point: _Point, enc: _Encoded, prompt_words: set[str]) -> tuple[float, int]:
+def _best_match(
+    point: _Point,
+    enc: _Encoded,
+    prompt_words: set[str],
+    model: scoring.MatchModel = scoring.DEFAULT_MATCH,
+) -> tuple[float, int]:
     """(match probability, span to quote) for a point; (0, -1) when the answer has no spans.
 
     The probability is the best over spans; the quote is the shortest span within
@@ -264,11 +318,15 @@ def _best_match(point: _Point, enc: _Encoded, prompt_words: set[str]) -> tuple[f
     if not enc.spans:
         return 0.0, -1
     cos = enc.span_vecs @ point.vec
-    order = np.argsort(-cos)[:TOP_SPANS]
+    order = [int(j) for j in np.argsort(-cos)[:TOP_SPANS]]
+    if model.align:
+        aligned = align.shipped().probability(point.tokens, [enc.span_tokens[j] for j in order])
+    else:
+        aligned = np.zeros(len(order))
     probs = {
-        int(j): scoring.match_probability(match_features(point, enc, int(j), prompt_words))
+        j: scoring.match_probability(match_features(point, enc, j, prompt_words, float(a)), model)
         * enc.span_discount[j]
-        for j in order
+        for j, a in zip(order, aligned, strict=True)
     }
     best = max(probs.values())
     near = [j for j, p in probs.items() if p >= best - QUOTE_SLACK]
@@ -276,9 +334,17 @@ def _best_match(point: _Point, enc: _Encoded, prompt_words: set[str]) -> tuple[f
 
 
 def best_features(
-    question: Question, point: str, answer: str, settings: Settings | None = None
+    question: Question,
+    point: str,
+    answer: str,
+    settings: Settings | None = None,
+    align_model: align.AlignModel | None = None,
 ) -> MatchFeatures | None:
-    """Features of the answer span that best matches one point (used to refit MatchModel)."""
+    """Features of the answer span that best matches one point (used to refit MatchModel).
+
+    `align_model` replaces the shipped one (the refit scores each fold with a model that did
+    not see it).
+    """
     settings = settings or Settings.from_env()
     model = settings.embed_model
     prompt_words = set(content_words(question.prompt))
@@ -287,7 +353,16 @@ def best_features(
     pt = _point(point, _embed([point], model)[0])
     if not enc.spans:
         return None
-    feats = [match_features(pt, enc, j, prompt_words) for j in range(len(enc.spans))]
+    if align_model is not None:
+        project = align_model.project
+        raw = _raw_tokens([point] + [s.quote for s in enc.spans])
+        pt_tokens, span_tokens = project(raw[0]), [project(t) for t in raw[1:]]
+    else:
+        align_model, pt_tokens, span_tokens = align.shipped(), pt.tokens, enc.span_tokens
+    aligned = align_model.probability(pt_tokens, span_tokens)
+    feats = [
+        match_features(pt, enc, j, prompt_words, float(aligned[j])) for j in range(len(enc.spans))
+    ]
     scores = [
         scoring.match_probability(f) * d for f, d in zip(feats, enc.span_discount, strict=True)
     ]
@@ -319,12 +394,17 @@ _STRUCTURAL_FLAGS: list[tuple[re.Pattern, callable]] = [
 
 
 def _red_flag_hit(
-    flag: _Point, enc: _Encoded, sig: Signals, n_words: int, prompt_words: set[str]
+    flag: _Point,
+    enc: _Encoded,
+    sig: Signals,
+    n_words: int,
+    prompt_words: set[str],
+    model: scoring.MatchModel = scoring.DEFAULT_MATCH,
 ) -> bool:
     for pattern, detector in _STRUCTURAL_FLAGS:
         if pattern.search(flag.text):
             return detector(sig, n_words)
-    prob, j = _best_match(flag, enc, prompt_words)
+    prob, j = _best_match(flag, enc, prompt_words, model)
     return j >= 0 and prob >= 0.9 and float(enc.span_vecs[j] @ flag.vec) >= 0.6
 
 
@@ -377,13 +457,15 @@ def _score_rubric(question: Question, rubric: Rubric, answer: str, settings: Set
 
     # Story rounds grade against descriptive points ("states the outcome with a number") that a
     # concrete story matches only loosely, so a lower match already counts as covering them.
-    coverage_band = STORY_BAND if question.round in STORY_ROUNDS else BAND
+    story = question.round in STORY_ROUNDS
+    coverage_band = STORY_BAND if story else BAND
+    match_model = scoring.STORY_MATCH if story else scoring.DEFAULT_MATCH
     graded: list[CriterionGrade] = []
     hit_flags: list[str] = []
     for c in rubric.criteria:
         covs, covered, missing = [], [], []
         for p in c.key_points:
-            prob, j = _best_match(pts[p], enc, prompt_words)
+            prob, j = _best_match(pts[p], enc, prompt_words, match_model)
             cov = scoring.point_coverage(prob, *coverage_band)
             covs.append(cov)
             if cov >= COVERED and j >= 0:
@@ -393,7 +475,7 @@ def _score_rubric(question: Question, rubric: Rubric, answer: str, settings: Set
         hits = [
             f
             for f in c.red_flags
-            if enc.spans and _red_flag_hit(pts[f], enc, sig, n_words, prompt_words)
+            if enc.spans and _red_flag_hit(pts[f], enc, sig, n_words, prompt_words, match_model)
         ]
         hit_flags += hits
         score = scoring.criterion_score(covs, red_flags_hit=len(hits)) if covs else 0.0

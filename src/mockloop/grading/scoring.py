@@ -5,7 +5,7 @@ Pure functions on numbers, no model calls, so every step has a worked example:
 >>> f = MatchFeatures(cosine=0.8, recall=1.0, novel_recall=1.0, bigram_recall=1.0,
 ...                   point_len=2.0, span_len=2.0)
 >>> round(match_probability(f), 2)              # logistic over the weighted features
-0.87
+0.91
 >>> point_coverage(0.87)                        # ≥ 0.85 counts as fully covered
 1.0
 >>> point_coverage(0.65)                        # 0.45 (→ 0.1) to 0.85 (→ 1), linear
@@ -58,6 +58,7 @@ class MatchFeatures:
     span_len: float = 0.0  # log(1 + words in the span, counted up to 30)
     point_len: float = 0.0  # log(1 + words in the point)
     extra: float = 0.0  # share of the span's content words in neither the prompt nor the point
+    align: float = 0.0  # the align model's probability that the span states the point (align.py)
 
 
 FEATURES: tuple[str, ...] = tuple(MatchFeatures.__dataclass_fields__)
@@ -68,24 +69,44 @@ class MatchModel:
     """Logistic weights over MatchFeatures.
 
     Fitted on the SemEval-2013 Beetle *train* split (reference answer = one key point, label
-    correct vs not) with `mockloop eval grading --fit-match-model`; see evals/README.md.
+    correct vs not) plus the bank's own point/span pairs, stacked on out-of-fold align
+    probabilities, with `mockloop eval grading --fit-match-model`; see evals/README.md.
     """
 
-    bias: float = 0.215
-    cosine: float = 1.946
-    prompt_cosine: float = -0.262
-    recall: float = 0.495
-    precision: float = 0.503
-    novel_recall: float = 0.276
-    bigram_recall: float = 1.184
-    negation_mismatch: float = 0.294
-    antonym: float = 0.074
-    span_len: float = 0.878
-    point_len: float = -1.806
-    extra: float = 0.242
+    bias: float = 1.438
+    cosine: float = 0.7
+    prompt_cosine: float = 0.372
+    recall: float = 1.193
+    precision: float = 0.165
+    novel_recall: float = 0.353
+    bigram_recall: float = 2.3
+    negation_mismatch: float = 0.371
+    antonym: float = 0.545
+    span_len: float = -0.167
+    point_len: float = -1.612
+    extra: float = -0.634
+    align: float = 2.837
 
 
 DEFAULT_MATCH = MatchModel()
+# Story rounds (behavioral, deep dive) match descriptive points ("states the outcome with a
+# number") against a candidate's story: not a claim the align model was fitted to judge. They
+# keep the weights fitted before it (Beetle train alone, no align feature).
+STORY_MATCH = MatchModel(
+    bias=0.215,
+    cosine=1.946,
+    prompt_cosine=-0.262,
+    recall=0.495,
+    precision=0.503,
+    novel_recall=0.276,
+    bigram_recall=1.184,
+    negation_mismatch=0.294,
+    antonym=0.074,
+    span_len=0.878,
+    point_len=-1.806,
+    extra=0.242,
+    align=0.0,
+)
 
 
 def match_probability(f: MatchFeatures, model: MatchModel = DEFAULT_MATCH) -> float:
