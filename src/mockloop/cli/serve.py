@@ -8,7 +8,6 @@ or MOCKLOOP_AUTH); the password is never printed.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 import threading
@@ -22,7 +21,6 @@ from mockloop.config import Settings
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
-_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
 
 
 class BindError(ValueError):
@@ -31,13 +29,9 @@ class BindError(ValueError):
 
 def is_loopback(host: str) -> bool:
     """127.0.0.0/8, ::1 and localhost are loopback; anything else (0.0.0.0 too) is not."""
-    host = host.strip().strip("[]").lower()
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    from mockloop.llm import is_loopback_host
+
+    return is_loopback_host(host)
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
