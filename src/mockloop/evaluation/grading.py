@@ -298,6 +298,7 @@ def fit_match_model(
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
+    from mockloop.embeddings import encode_with_tokens
     from mockloop.grading import align, offline
     from mockloop.grading.reference import derive_key_points
     from mockloop.grading.scoring import FEATURES, MatchModel
@@ -314,7 +315,7 @@ def fit_match_model(
     if with_bank:
         rows += bank_pairs(settings)
     texts = list(dict.fromkeys(t for _, point, answer, _ in rows for t in (point, answer)))
-    raw = dict(zip(texts, offline._raw_tokens(texts), strict=True))
+    raw = dict(zip(texts, encode_with_tokens(texts)[1], strict=True))
     points_tok = [raw[p] for _, p, _, _ in rows]
     answers_tok = [raw[a] for _, _, a, _ in rows]
     labels = [y for *_, y in rows]

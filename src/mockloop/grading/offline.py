@@ -163,13 +163,6 @@ def _embed(texts: Sequence[str], model: str) -> np.ndarray:
     return np.stack([_cache[(model, t)] for t in texts])
 
 
-def _raw_tokens(texts: Sequence[str]) -> list[np.ndarray]:
-    """Unprojected token embeddings from the bundled encoder (for fitting the align model)."""
-    from mockloop.embeddings import encode_with_tokens
-
-    return encode_with_tokens(list(texts))[1]
-
-
 def _tokens(texts: Sequence[str]) -> list[np.ndarray]:
     """Projected token embeddings for the align model (always the bundled encoder's)."""
     from mockloop.embeddings import encode_with_tokens
@@ -265,7 +258,7 @@ class _Point:
     tokens: np.ndarray
 
 
-def _point(text: str, vec: np.ndarray) -> _Point:
+def _point(text: str, vec: np.ndarray, tokens_: np.ndarray) -> _Point:
     words = content_words(text)
     return _Point(
         text,
@@ -274,7 +267,7 @@ def _point(text: str, vec: np.ndarray) -> _Point:
         _bigrams(words),
         is_negated(text),
         math.log1p(len(tokens(text))),
-        _tokens([text])[0],
+        tokens_,
     )
 
 
@@ -350,12 +343,14 @@ def best_features(
     prompt_words = set(content_words(question.prompt))
     prompt_vec = _embed([question.prompt], model)[0]
     enc = _encode_answer(answer, injection_spans(answer), prompt_words, prompt_vec, model)
-    pt = _point(point, _embed([point], model)[0])
+    pt = _point(point, _embed([point], model)[0], _tokens([point])[0])
     if not enc.spans:
         return None
     if align_model is not None:
         project = align_model.project
-        raw = _raw_tokens([point] + [s.quote for s in enc.spans])
+        from mockloop.embeddings import encode_with_tokens
+
+        raw = encode_with_tokens([point] + [s.quote for s in enc.spans])[1]
         pt_tokens, span_tokens = project(raw[0]), [project(t) for t in raw[1:]]
     else:
         align_model, pt_tokens, span_tokens = align.shipped(), pt.tokens, enc.span_tokens
@@ -453,7 +448,8 @@ def _score_rubric(question: Question, rubric: Rubric, answer: str, settings: Set
     points = [p for c in rubric.criteria for p in c.key_points]
     flags = [f for c in rubric.criteria for f in c.red_flags]
     vecs = _embed(points + flags, model)
-    pts = {t: _point(t, v) for t, v in zip(points + flags, vecs, strict=True)}
+    toks = _tokens(points + flags)  # one batch (already cached by _embed for the bundled model)
+    pts = {t: _point(t, v, k) for t, v, k in zip(points + flags, vecs, toks, strict=True)}
 
     # Story rounds grade against descriptive points ("states the outcome with a number") that a
     # concrete story matches only loosely, so a lower match already counts as covering them.

@@ -184,8 +184,8 @@ def build_app(settings: Settings | None = None, ui: UiApp | None = None) -> gr.B
         )
         demo.load(ui.example_batch, None, example, api_visibility="private")
     demo.queue(default_concurrency_limit=4)
-    guard_models(ui, lambda: served_to_network(demo))  # launch() sets the address and login later
-    ui.exposed = lambda: served_to_network(demo)
+    ui.exposed = lambda: served_to_network(demo)  # launch() sets the address and login later
+    guard_models(ui, ui.exposed)
     return demo
 
 
