@@ -82,3 +82,34 @@ def test_a_point_no_reason_fits_gets_a_plain_statement_of_what_the_rubric_checks
     why = _reasons(grade_answer(q, OFF_TOPIC).feedback)
     reason = why["Head outputs are concatenated and passed through an output projection"]
     assert reason == "it is what the rubric checks for “Explains how the heads are combined”"
+
+
+def _renderings(grade):
+    """The feedback on one grade as the terminal, the chat, the card and the report show it."""
+    from types import SimpleNamespace
+
+    from mockloop.reports.session import _md_grade
+    from mockloop.rounds.base import render_feedback
+    from mockloop.ui.render import feedback_message, grade_card_html
+
+    fb = SimpleNamespace(grade=grade, stage=None, topic="regularization")
+    return {
+        "terminal": render_feedback(grade),
+        "chat": feedback_message(fb)["content"],
+        "card": grade_card_html(grade),
+        "report": "\n".join(_md_grade(grade)),
+    }
+
+
+def test_each_missed_point_is_shown_once_with_its_reason(l1_l2):
+    partial = "L2 adds the squared weights to the loss, which keeps the weights small."
+    grade = grade_answer(l1_l2, partial)
+    missing = [p for c in grade.criteria for p in c.missing]
+    reasons = _reasons(grade.feedback)
+    assert len(missing) >= 2 and reasons  # the written feedback names missed points with a why
+    for where, text in _renderings(grade).items():
+        for point in missing:
+            assert text.count(point.rstrip(".")) == 1, (where, point, text)
+        for why in reasons.values():  # the reasons are not lost, each shown once
+            assert text.count(why) == 1, (where, why)
+        assert "Overall" in text  # the rest of the written feedback is still there
