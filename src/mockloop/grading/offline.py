@@ -757,7 +757,43 @@ def _why(criterion: CriterionGrade, point: str, round_name: str = "") -> str:
     )
 
 
-def _round_notes(question: Question, scored: _Scored, sig: Signals) -> list[str]:
+def _round_notes(question: Question, scored: _Scored, sig: Signals, answer: str = "") -> list[str]:
+    """Round-specific lines of feedback (STAR, stage coverage, decisions and their reasons).
+
+    In an interview the answer is the candidate's answers joined by blank lines, a follow-up's
+    answer after the answer it followed up. A deep-dive decision left unjustified where it was
+    stated counts as justified when a later answer gives a reason for it: a sentence with a
+    justification that names what was decided (a content word of the decision besides the verb),
+    or, for the first still-open decision, a later answer that opens with a justification (the
+    reply to "why that choice?", which the round asks about the first unjustified decision).
+    """
+    from mockloop.grading.signals import _DECISION, _JUSTIFY
+    from mockloop.grading.spans import sentences
+
+    def justified_later(decisions: list[str]) -> set[str]:
+        paragraphs = [p for p in re.split(r"\n\s*\n", answer) if p.strip()]
+        where = {d: next((i for i, p in enumerate(paragraphs) if d in p), None) for d in decisions}
+        done: set[str] = set()
+        used: set[int] = set()
+        for d in decisions:
+            i = where[d]
+            if i is None:
+                continue
+            subject = set(content_words(_DECISION.sub(" ", d)))
+            for j in range(i + 1, len(paragraphs)):
+                if j in used:
+                    continue
+                sents = [x.quote for x in sentences(paragraphs[j])]
+                names_it = any(
+                    _JUSTIFY.search(x) and subject & set(content_words(x)) for x in sents
+                )
+                replies = bool(sents) and bool(_JUSTIFY.search(sents[0]))
+                if names_it or replies:
+                    done.add(d)
+                    used.add(j)
+                    break
+        return done
+
     out = []
     if question.round == "behavioral":
         star = " · ".join(f"{k} {'✓' if v else '✗'}" for k, v in sig.star.items())
@@ -776,13 +812,17 @@ def _round_notes(question: Question, scored: _Scored, sig: Signals) -> list[str]
             f"{len(deep)}." + (f" Untouched: {'; '.join(untouched[:4])}." if untouched else "")
         )
     elif question.round == "deep-dive":
-        justified = len(sig.decisions) - len(sig.unjustified)
+        later = justified_later(sig.unjustified) if answer else set()
+        unjustified = [d for d in sig.unjustified if d not in later]
+        justified = len(sig.decisions) - len(unjustified)
         out.append(
-            f"Decisions: {len(sig.decisions)}, justified: {justified}. Impact numbers: "
+            f"Decisions: {len(sig.decisions)}, justified: {justified}"
+            + (f" ({len(later)} in a follow-up answer)" if later else "")
+            + ". Impact numbers: "
             + (", ".join(f"“{q}”" for q in sig.quantities[:3]) or "none")
             + "."
         )
-        for s in sig.unjustified[:2]:
+        for s in unjustified[:2]:
             out.append(f"No justification given for: “{s.strip()[:160]}”.")
     return out
 
@@ -813,7 +853,7 @@ def _feedback(question: Question, answer: str, scored: _Scored, hire: str, sig: 
             lines.append(f"  Also missing under “{g.description or g.criterion_id}”: {also}.")
     for flag in scored.red_flags:
         lines.append(f"Red flag: {flag}.")
-    lines += _round_notes(question, scored, sig)
+    lines += _round_notes(question, scored, sig, _strip(answer, injection_spans(answer)))
     lines += scored.notes
     return "\n".join(lines)
 
