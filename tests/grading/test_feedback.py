@@ -113,3 +113,56 @@ def test_each_missed_point_is_shown_once_with_its_reason(l1_l2):
         for why in reasons.values():  # the reasons are not lost, each shown once
             assert text.count(why) == 1, (where, why)
         assert "Overall" in text  # the rest of the written feedback is still there
+
+
+# A real chunk of the sample corpus (corpus/pdf/ranking-evaluation-cheat-sheet.pdf, p. 3) that the
+# old check cited for behavioral questions' "compares the result with the baseline".
+CUPED = (
+    "- CUPED variance reduction: Y_adj = Y - theta * (X - mean(X)), with X the same metric in the pre-period and theta =\n"
+    "cov(X, Y) / var(X). Often cuts variance by 30-50% for engagement metrics.\n"
+    "- Novelty and primacy effects: feed changes often spike and fade; run at least two weeks and look at the daily treatment\n"
+    "effect, not only the total.\n"
+    "Interleaving\n"
+    "For comparing two rankers, team-draft interleaving merges both result lists into one page and credits clicks to the ranker\n"
+    "that contributed the item. Search engines report it needs one to two orders of magnitude less traffic than an A/B test to\n"
+    "find the preferred ranker; it says which is better, not by how much on business metrics.\n"
+    "After the test\n"
+    "- Keep a long-term holdout (e.g. 1% of users on last quarter's stack) to measure the cumulative effect of many small\n"
+    "launches.\n"
+    "- Log the offline vs online delta of every launch; over time it tells you how much offline gain is needed before an online\n"
+    "win is likely.\n"
+    "page 3"
+)
+STORY = (
+    "STAR: fixing the stale churn model. Result: I compared the new model with the old rules "
+    "baseline and our target; retention rose 4% against the baseline, beating the 3% target."
+)
+
+
+def test_a_citation_must_be_about_the_question_not_only_the_point(fake_retriever):
+    from mockloop.models import Hit
+
+    q = Question(
+        id="t.result",
+        round="behavioral",
+        topic="impact",
+        prompt="Tell me about a project where you had to recover a model that stopped working.",
+        rubric=Rubric(
+            version="1",
+            criteria=[
+                Criterion(
+                    id="quantified_result",
+                    description="Backs the result with a number",
+                    key_points=["Compares the result with the baseline or the target"],
+                )
+            ],
+        ),
+    )
+    hits = [
+        Hit(chunk_id="c-cuped", text=CUPED, source="pdf/cheat-sheet.pdf", heading_path=[]),
+        Hit(chunk_id="c-story", text=STORY, source="behavioral/churn.md", heading_path=["STAR"]),
+    ]
+    g = grade_answer(q, "We fixed it and everyone was happy.", retriever=fake_retriever(hits))
+    cited = {c.chunk_id for c in g.citations}
+    assert "c-story" in cited  # the user's own story that holds the point is still cited
+    assert "c-cuped" not in cited  # an A/B-testing cheat-sheet is not about this question
