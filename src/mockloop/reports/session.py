@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from jinja2 import Environment
 
 from mockloop.models import Grade
+from mockloop.reports.feedback import missing_text, split_feedback
 from mockloop.sessions import SessionInfo, SessionLog, Turn
 
 
@@ -84,17 +85,18 @@ def _md_grade(g: Grade) -> list[str]:
         "",
     ]
     lines += ["| criterion | score | evidence | missing |", "|---|---|---|---|"]
+    parts = split_feedback(g)  # each missed point once: in the table, with its why
     for c in g.criteria:
         ev = "<br>".join(f"“{e.quote}”" for e in c.covered) or "—"
-        miss = "<br>".join(c.missing) or "—"
+        miss = "<br>".join(missing_text(m, parts.reasons) for m in c.missing) or "—"
         lines.append(
             f"| {c.description or c.criterion_id} | {c.score:.2f} | {_cell(ev)} | {_cell(miss)} |"
         )
     lines.append("")
     if g.red_flags:
         lines += [f"- Red flag: {f}" for f in g.red_flags] + [""]
-    if g.feedback:
-        lines += [g.feedback, ""]
+    if parts.text:
+        lines += [parts.text, ""]
     if g.citations:
         lines.append("Notes that hold what was missed:")
         lines += [f"- {c.label}" + (f" — {c.point}" if c.point else "") for c in g.citations]
@@ -157,15 +159,15 @@ table{border-collapse:collapse;width:100%;margin:.5em 0} td,th{border:1px solid 
 {% for t in b.turns if t.kind != 'feedback' %}
 <div class="turn {{ t.kind }}"><span class="who">{{ who.get(t.kind, t.kind) }}:</span>{{ turn_text(t) }}</div>
 {% endfor %}
-{% if b.grade %}{% set g = b.grade %}
+{% if b.grade %}{% set g = b.grade %}{% set parts = split(g) %}
 <p class="score">Score {{ '%.1f'|format(g.overall) }}/5 · {{ g.hire_signal }} <span class="muted">(grader {{ g.grader }}, rubric v{{ g.rubric_version }})</span></p>
 <table><tr><th>criterion</th><th>score</th><th>evidence (quoted)</th><th>missing</th></tr>
 {% for c in g.criteria %}<tr><td>{{ c.description or c.criterion_id }}</td><td>{{ '%.2f'|format(c.score) }}</td>
 <td>{% for e in c.covered %}“{{ e.quote }}”<br>{% else %}—{% endfor %}</td>
-<td>{% for m in c.missing %}{{ m }}<br>{% else %}—{% endfor %}</td></tr>{% endfor %}
+<td>{% for m in c.missing %}{{ missing_text(m, parts.reasons) }}<br>{% else %}—{% endfor %}</td></tr>{% endfor %}
 </table>
 {% for f in g.red_flags %}<p>⚑ Red flag: {{ f }}</p>{% endfor %}
-{% if g.feedback %}<p>{{ g.feedback }}</p>{% endif %}
+{% if parts.text %}<p>{{ parts.text }}</p>{% endif %}
 {% if g.citations %}<p>Notes that hold what was missed:</p><ul>
 {% for c in g.citations %}<li>{{ c.label }}{% if c.point %} <span class="muted">— {{ c.point }}</span>{% endif %}</li>{% endfor %}</ul>{% endif %}
 {% for n in g.notices %}<p class="notice">{{ n }}</p>{% endfor %}
@@ -178,7 +180,15 @@ table{border-collapse:collapse;width:100%;margin:.5em 0} td,th{border:1px solid 
 
 def session_html(info: SessionInfo, turns: list[Turn]) -> str:
     blocks, summary = _blocks(turns)
-    return _HTML.render(info=info, blocks=blocks, summary=summary, who=_WHO, turn_text=_turn_text)
+    return _HTML.render(
+        info=info,
+        blocks=blocks,
+        summary=summary,
+        who=_WHO,
+        turn_text=_turn_text,
+        split=split_feedback,
+        missing_text=missing_text,
+    )
 
 
 def session_report(log: SessionLog, session_id: str, fmt: str = "md") -> str:

@@ -38,6 +38,7 @@ from mockloop.config import Settings
 from mockloop.grading import scoring
 from mockloop.llm import LLMError, Provider
 from mockloop.models import Citation, Grade, Question
+from mockloop.reports.feedback import missing_text, split_feedback
 from mockloop.rounds.followups import (
     FollowUp,
     all_points,
@@ -209,16 +210,17 @@ def render_feedback(
     if elapsed_s is not None and budget_s:
         over = " — over time" if elapsed_s > budget_s else ""
         lines[0] += f"  (answered in {elapsed_s:.0f}s of {budget_s}s{over})"
+    parts = split_feedback(grade)  # each missed point once: under its criterion, with its why
     for c in grade.criteria:
         lines.append(f"  {c.description or c.criterion_id}: {c.score:.2f}")
         for ev in c.covered[:2]:
             lines.append(f"    ✓ “{ev.quote}”")
         for point in c.missing[:3]:
-            lines.append(f"    ✗ missing: {point}")
+            lines.append(f"    ✗ missing: {missing_text(point, parts.reasons)}")
     for flag in grade.red_flags:
         lines.append(f"  ⚑ red flag: {flag}")
-    if grade.feedback:
-        lines.append(grade.feedback)
+    if parts.text:
+        lines.append(parts.text)
     if grade.citations:
         labels = list(dict.fromkeys(c.label for c in grade.citations))
         lines.append("Reread: " + "; ".join(labels[:4]))

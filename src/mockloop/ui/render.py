@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import PurePath
 
 from mockloop.models import Citation, Grade, Hit
+from mockloop.reports.feedback import missing_text, split_feedback
 
 SIGNAL_CLASS = {
     "strong no hire": "sig-0",
@@ -94,14 +95,17 @@ def feedback_message(fb) -> dict:
     """Feedback on one answer: a collapsible chat box titled with the score and hire signal."""
     g: Grade = fb.grade
     where = fb.stage or topic_label(fb.topic)
+    parts = split_feedback(g)  # each missed point once: under its criterion, with its why
     lines = []
     for c in g.criteria:
         lines.append(f"- **{escape_md(c.description or c.criterion_id)}**: {c.score:.2f}")
         lines += [f"  - ✓ {escape_md(ev.point)} — “{escape_md(ev.quote)}”" for ev in c.covered[:2]]
-        lines += [f"  - ✗ missing: {escape_md(p)}" for p in c.missing[:3]]
+        lines += [
+            f"  - ✗ missing: {escape_md(missing_text(p, parts.reasons))}" for p in c.missing[:3]
+        ]
     lines += [f"- ⚑ red flag: {escape_md(f)}" for f in g.red_flags]
-    if g.feedback:
-        lines.append(f"\n{escape_md(g.feedback)}")
+    if parts.text:
+        lines.append(f"\n{escape_md(parts.text)}")
     labels = citation_labels(g.citations)
     if labels:
         lines.append("\n**Reread:** " + "; ".join(escape_md(x) for x in labels[:4]))
@@ -190,13 +194,19 @@ def _reread_html(citations: list[Citation], notes: Mapping[str, str]) -> str:
     return '<div class="ml-section"><h4>Notes to reread</h4>' + "".join(items) + "</div>"
 
 
-def _criterion_html(c) -> str:
+def _criterion_html(c, reasons: Mapping[str, str] | None = None) -> str:
     pct = round(100 * c.score)
+    reasons = reasons or {}
     covered = "".join(
         f'<li class="ml-ok">✓ {_e(ev.point)}<blockquote>“{_e(ev.quote)}”</blockquote></li>'
         for ev in c.covered
     )
-    missing = "".join(f'<li class="ml-miss">✗ {_e(p)}</li>' for p in c.missing)
+    missing = "".join(
+        f'<li class="ml-miss">✗ {_e(p)}'
+        + (f'<div class="ml-why">why it matters: {_e(reasons[p])}</div>' if p in reasons else "")
+        + "</li>"
+        for p in c.missing
+    )
     points = f"<ul>{covered}{missing}</ul>" if covered or missing else ""
     return (
         f'<div class="ml-crit"><div class="ml-crit-head"><span>{_e(c.description or c.criterion_id)}'
@@ -223,14 +233,15 @@ def grade_card_html(
             f"{fmt_seconds(elapsed_s)} of {fmt_seconds(budget_s)}{' — over time' if over else ''}</div>"
         )
     flags = "".join(f'<div class="ml-flag">⚑ red flag: {_e(f)}</div>' for f in grade.red_flags)
+    parts = split_feedback(grade)  # each missed point once: under its criterion, with its why
     feedback = (
         f'<details class="ml-more"><summary>Written feedback</summary>'
-        f'<p class="ml-feedback">{_e(grade.feedback)}</p></details>'
-        if grade.feedback
+        f'<p class="ml-feedback">{_e(parts.text)}</p></details>'
+        if parts.text
         else ""
     )
     notices = "".join(f'<div class="ml-notice">⚠ {_e(n)}</div>' for n in grade.notices)
-    criteria = "".join(_criterion_html(c) for c in grade.criteria)
+    criteria = "".join(_criterion_html(c, parts.reasons) for c in grade.criteria)
     return (
         '<div class="ml-card">'
         f'<div class="ml-card-head"><div class="ml-score">{grade.overall:.1f}<small>/5</small></div>'
