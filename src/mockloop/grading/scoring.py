@@ -40,6 +40,7 @@ HIRE_BANDS: tuple[tuple[float, HireSignal], ...] = (
     (4.25, "hire"),
 )
 RED_FLAG_FACTOR = 0.6  # a criterion's score is multiplied by this for each red flag it hit
+STORY_ROUNDS = ("behavioral", "deep-dive")  # graded on a story, not on claims of fact
 COVERED = 0.5  # a key point counts as covered (with evidence) at this coverage or above
 
 
