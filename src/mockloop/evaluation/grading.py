@@ -163,7 +163,9 @@ def exemplar_scorer(
     warm_cache(items, settings)
     overalls = [
         grade_answer(q, a, settings=settings).overall
-        for _, q, a, _ in tqdm(items, disable=not progress, desc="exemplars", unit="answer")
+        for _, q, a, _ in tqdm(
+            items, disable=None if progress else True, desc="exemplars", unit="answer"
+        )
     ]
     vecs = _embed([a for _, _, a, _ in items], settings.embed_model)
     y = np.asarray([s >= cut for s in scores], dtype=float)
@@ -205,9 +207,8 @@ def run_grading_eval(
     report = GradingEvalReport(dataset=str(path), n=len(items), problems=problems)
     warm_cache(items, settings)
     human, pred = [], []
-    for n, question, answer, score in tqdm(
-        items, disable=not progress, desc="grading", unit="answer"
-    ):
+    bar = None if progress else True  # None: a bar on a terminal, none in a log
+    for n, question, answer, score in tqdm(items, disable=bar, desc="grading", unit="answer"):
         overall = grade_fn(question, answer).overall
         if rescore is not None:
             overall = rescore(question, answer, overall)
