@@ -49,8 +49,10 @@ def test_a_decision_justified_in_the_follow_up_is_not_reported_unjustified(deep_
     feedback = fb.grade.feedback
     assert "No justification given for: “We chose a multi-task network.”" not in feedback
     assert "Decisions: 1, justified: 1 (1 in a follow-up answer)." in feedback
+    assert not any("without a justification" in flag for flag in fb.grade.red_flags)
 
 
 def test_a_follow_up_without_a_reason_leaves_the_decision_unjustified(deep_dive):
     fb = _phase_feedback(deep_dive, "It seemed like the right thing at the time.")
     assert "No justification given for: “We chose a multi-task network.”" in fb.grade.feedback
+    assert any("without a justification" in flag for flag in fb.grade.red_flags)

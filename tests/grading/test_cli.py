@@ -167,6 +167,14 @@ def test_eval_grading_on_a_numeric_0_to_5_table_prints_every_metric(tmp_path):
     assert result.exit_code == 0, result.output
     for name in ("pearson", "spearman", "qwk", "rmse", "within_1"):
         assert name in result.output
+    pearson = float(result.output.split("pearson")[1].split()[0])
+    held = runner.invoke(app, args + ["--min", f"pearson={pearson - 0.01}", "--min", "rmse=9"])
+    assert held.exit_code == 0, held.output
+    missed = runner.invoke(app, args + ["--min", f"pearson={pearson + 0.01}", "--min", "rmse=0"])
+    assert missed.exit_code == 1
+    assert "pearson" in missed.output and "rmse" in missed.output and "floor" in missed.output
+    absent = runner.invoke(app, args + ["--min", "roc_auc=0.5"])  # no binary labels: no AUC
+    assert absent.exit_code == 1
 
 
 def test_eval_grading_without_a_dataset_fails_clearly(tmp_path):

@@ -151,6 +151,19 @@ def test_several_references_keep_the_best_one():
     assert _grade(q, answer).overall > _grade(single, answer).overall
 
 
+def test_the_direction_an_answer_states_counts():
+    q = Question(
+        id="batch-noise",
+        round="breadth",
+        topic="optimization",
+        prompt="What happens to the gradient noise when you increase the batch size?",
+        reference_answer="Larger batches give less noisy gradients, so the noise goes down.",
+    )
+    right = _grade(q, "The noise goes down with more samples per batch.").overall
+    wrong = _grade(q, "The noise goes up.").overall
+    assert right > wrong + 0.5
+
+
 def test_question_without_rubric_or_reference_is_an_error():
     q = Question(id="x", round="breadth", topic="t", prompt="Explain dropout.")
     with pytest.raises(ValueError, match="neither a rubric nor a reference"):

@@ -52,6 +52,19 @@ def test_content_words_stem_and_drop_stopwords_and_negation_is_seen():
     assert not spans.is_negated("it converges")
 
 
+def test_quantity_and_comparison_words_are_content():
+    # "more data", "the same update", "all layers" say something an answer can get wrong
+    assert spans.content_words("more data gives the same update in all layers") == [
+        "more",
+        "data",
+        "give",
+        "same",
+        "updat",
+        "all",
+        "layer",
+    ]
+
+
 def test_non_english_text_tokenises():
     assert spans.tokens("过拟合 модель") == ["过拟合", "модель"]
 

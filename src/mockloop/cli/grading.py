@@ -21,6 +21,20 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     return out
 
 
+def _missed_floors(report, floors: dict[str, str]) -> list[str]:
+    """Metrics that miss their floor (for RMSE a ceiling); one the run lacks (NaN) misses too."""
+    out = []
+    for name, text in floors.items():
+        try:
+            floor = float(text)
+        except ValueError:
+            raise typer.BadParameter(f"--min {name}={text}: not a number") from None
+        value = report.get(name)
+        if not (value <= floor if name == "rmse" else value >= floor):
+            out.append(f"{name} {value:.3f} (floor {floor:g})")
+    return out
+
+
 @app.command()
 def grade(
     answers: Path = typer.Argument(..., help="answers.csv or answers.jsonl"),
@@ -130,6 +144,11 @@ def eval_grading(
     align_out: Path = typer.Option(
         Path("align.npz"), "--align-out", help="with --fit-match-model: where the align model goes"
     ),
+    floors: list[str] | None = typer.Option(
+        None,
+        "--min",
+        help="metric=value: exit 1 if the metric falls below it (rmse: above), e.g. roc_auc=0.78",
+    ),
 ) -> None:
     """How well the offline grader agrees with human scores on a labelled table."""
     from mockloop.evaluation.grading import fit_match_model, run_grading_eval
@@ -143,11 +162,14 @@ def eval_grading(
         typer.echo(f"error: no dataset at {dataset}", err=True)
         raise typer.Exit(2)
     if fit:
-        model, aligner, n = fit_match_model(
+        model, aligner, n, cv = fit_match_model(
             dataset, settings, positive_at=positive_at or 1.0, **kwargs
         )
         aligner.save(align_out)
         typer.echo(f"MatchModel fitted on {n} answers: {model}")
+        typer.echo(
+            "grouped-CV ROC-AUC (train only): " + ", ".join(f"{k} {v:.3f}" for k, v in cv.items())
+        )
         typer.echo(f"align model written to {align_out} (ships as src/mockloop/grading/align.npz)")
         return
     rescore = None
@@ -177,3 +199,7 @@ def eval_grading(
         typer.echo(line)
     if json_out:
         json_out.write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
+    failed = _missed_floors(report, _pairs(floors, "--min"))
+    if failed:
+        typer.echo("below the floor: " + "; ".join(failed), err=True)
+        raise typer.Exit(1)

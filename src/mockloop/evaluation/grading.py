@@ -163,7 +163,9 @@ def exemplar_scorer(
     warm_cache(items, settings)
     overalls = [
         grade_answer(q, a, settings=settings).overall
-        for _, q, a, _ in tqdm(items, disable=not progress, desc="exemplars", unit="answer")
+        for _, q, a, _ in tqdm(
+            items, disable=None if progress else True, desc="exemplars", unit="answer"
+        )
     ]
     vecs = _embed([a for _, _, a, _ in items], settings.embed_model)
     y = np.asarray([s >= cut for s in scores], dtype=float)
@@ -205,9 +207,8 @@ def run_grading_eval(
     report = GradingEvalReport(dataset=str(path), n=len(items), problems=problems)
     warm_cache(items, settings)
     human, pred = [], []
-    for n, question, answer, score in tqdm(
-        items, disable=not progress, desc="grading", unit="answer"
-    ):
+    bar = None if progress else True  # None: a bar on a terminal, none in a log
+    for n, question, answer, score in tqdm(items, disable=bar, desc="grading", unit="answer"):
         overall = grade_fn(question, answer).overall
         if rescore is not None:
             overall = rescore(question, answer, overall)
@@ -293,10 +294,12 @@ def fit_match_model(
     2. scoring.MatchModel is fitted on the features of each answer's best span (its align
        feature from step 1) against the binary label;
     3. the shipped align model is fitted once more on every row.
-    Returns (MatchModel, AlignModel, n answers used).
+    Returns (MatchModel, AlignModel, n answers used, cross-validated ROC-AUC): the last is the
+    logistic's out-of-fold ROC-AUC on the table's rows and on the bank's pairs, by the same
+    question groups, so fits can be compared without looking at any test split.
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold
+    from sklearn.model_selection import GroupKFold, cross_val_predict
 
     from mockloop.embeddings import encode_with_tokens
     from mockloop.grading import align, offline
@@ -312,6 +315,7 @@ def fit_match_model(
         points = derive_key_points(question.reference_answer)
         if len(points) == 1 and answer.strip():
             rows.append((question, points[0], answer, score >= positive_at))
+    n_table = len(rows)
     if with_bank:
         rows += bank_pairs(settings)
     texts = list(dict.fromkeys(t for _, point, answer, _ in rows for t in (point, answer)))
@@ -322,7 +326,7 @@ def fit_match_model(
     groups = [q.id for q, *_ in rows]
 
     names = list(FEATURES)
-    x, y = [], []
+    x, y, held_groups, from_table = [], [], [], []
     for train, held in GroupKFold(folds).split(rows, labels, groups):
         fold_model = align.fit(
             [points_tok[i] for i in train],
@@ -335,7 +339,63 @@ def fit_match_model(
             if feats is not None:
                 x.append([getattr(feats, k) for k in names])
                 y.append(label)
-    clf = LogisticRegression(C=1.0, max_iter=2000).fit(np.asarray(x), np.asarray(y))
+                held_groups.append(groups[i])
+                from_table.append(i < n_table)
+    x, y, table = np.asarray(x), np.asarray(y), np.asarray(from_table)
+    clf = LogisticRegression(C=1.0, max_iter=2000)
+    oof = cross_val_predict(
+        clf, x, y, groups=held_groups, cv=GroupKFold(folds), method="predict_proba"
+    )[:, 1]
+    cv = {
+        name: stats.roc_auc(y[part].astype(float), oof[part])
+        for name, part in (("table", table), ("bank", ~table))
+        if part.any() and len(set(y[part])) == 2
+    }
+    clf.fit(x, y)
     coefs = dict(zip(names, (round(float(c), 3) for c in clf.coef_[0]), strict=True))
     match = MatchModel(bias=round(float(clf.intercept_[0]), 3), **coefs)
-    return match, align.fit(points_tok, answers_tok, labels), len(x)
+    return match, align.fit(points_tok, answers_tok, labels), len(x), cv
+
+
+BAND_QUANTILES = (0.49, 0.82)
+
+
+def coverage_band(
+    settings: Settings | None = None, quantiles: tuple[float, float] = BAND_QUANTILES, seed: int = 0
+) -> tuple[float, float]:
+    """The rubric coverage band (offline.BAND) for the installed match and align models.
+
+    Every key point of a non-story bank question is matched against its own reference answer
+    and the reference answers of three other questions of its round; the band's ends are the
+    match probabilities at fixed quantiles of that distribution. The quantiles are where the
+    first hand-set band (0.45, 0.85) sat before any learned matcher, so a refit moves the band
+    with the model instead of leaving it at values the old model's probabilities had.
+    """
+    import random
+
+    from mockloop.bank import load_bank
+    from mockloop.grading import offline
+
+    settings = settings or Settings.from_env()
+    model = settings.embed_model
+    questions = [
+        q for q in load_bank().questions if q.rubric and q.round not in offline.STORY_ROUNDS
+    ]
+    rng = random.Random(seed)
+    probs = []
+    for q in questions:
+        prompt_words = set(offline.content_words(q.prompt))
+        prompt_vec = offline._embed([q.prompt], model)[0]
+        others = rng.sample([o for o in questions if o.id != q.id and o.round == q.round], 3)
+        encs = [
+            offline._encode_answer(o.reference_answer, [], prompt_words, prompt_vec, model)
+            for o in [q, *others]
+        ]
+        points = [p for c in q.rubric.criteria for p in c.key_points]
+        for p, vec, toks in zip(
+            points, offline._embed(points, model), offline._tokens(points), strict=True
+        ):
+            pt = offline._point(p, vec, toks)
+            probs += [offline._best_match(pt, enc, prompt_words)[0] for enc in encs]
+    low, high = np.quantile(np.asarray(probs), quantiles)
+    return round(float(low), 3), round(float(high), 3)

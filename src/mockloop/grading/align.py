@@ -18,7 +18,7 @@ scoring.MatchFeatures; inference is numpy, training needs torch.
 >>> p = m.project(np.eye(4, dtype=np.float32)[:2])
 >>> p.shape
 (2, 3)
->>> 0.0 < m.probability(p, [p, p[:1]])[0] < 1.0
+>>> bool(0.0 < m.probability(p, [p, p[:1]])[0] < 1.0)
 True
 
 Leaves out: which spans are compared with which points (offline.py).

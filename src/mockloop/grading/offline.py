@@ -25,23 +25,24 @@ import numpy as np
 from mockloop.config import BUNDLED_MODEL, Settings
 from mockloop.grading import align, scoring
 from mockloop.grading.reference import reference_rubric, split_references
-from mockloop.grading.scoring import COVERED, MatchFeatures
+from mockloop.grading.scoring import COVERED, STORY_ROUNDS, MatchFeatures
 from mockloop.grading.signals import Signals, injection_spans, read_signals
 from mockloop.grading.spans import Span, content_words, is_negated, segment, tokens
+from mockloop.grading.why import why_it_matters
 from mockloop.models import Criterion, CriterionGrade, Evidence, Grade, Question, Rubric
 
 GRADER = "offline"
-GRADER_VERSION = "2"  # the grader's public version; the batch cache keys on grader_fingerprint()
+GRADER_VERSION = "3"  # the grader's public version; the batch cache keys on grader_fingerprint()
 MAX_SPANS = 800
 TOP_SPANS = 24
-STORY_ROUNDS = ("behavioral", "deep-dive")
 # (floor, full): match probability → point coverage. Set on the bank itself, not on any eval.
 # Story rounds keep the match model from before the align feature (scoring.STORY_MATCH) and its
 # band: their descriptive points sit lower. The rubric band was (0.45, 0.85) then, between a key
 # point's best match in other questions' reference answers (median 0.39) and in its own (10th
-# pct 0.77); the align feature makes probabilities more decisive, so each end moved to the value
-# at the same quantile of the bank's point-vs-reference matches (the 49th and 82nd percentile).
-BAND = (0.078, 0.963)
+# pct 0.77), at the 49th and 82nd percentile of the bank's point-vs-reference matches. A refit
+# moves it to the values at those quantiles under the new models:
+# evaluation.grading.coverage_band() recomputes it.
+BAND = (0.074, 0.964)
 STORY_BAND = (0.3, 0.6)
 QUOTE_SLACK = 0.05  # a shorter span this close to the best match is the better quote
 SPAN_LEN_CAP = 30  # spans longer than this get no further length credit (padding earns nothing)  # lexical features are computed for the best spans by cosine only
@@ -74,254 +75,16 @@ _ANTONYMS = [
 ]
 _ANTONYM_OF = {a: b for a, b in _ANTONYMS} | {b: a for a, b in _ANTONYMS}
 
-# Why a missed point matters, in three tiers tried in order (the first rule that fits wins):
-# 1. ("point", pattern over the point's text): what the point itself is about — story points
-#    first (ownership, the outcome, a decision's reasons), then ML topics (leakage, serving, …);
-# 2. ("criterion", pattern over "round:criterion_id"): the stage a templated rubric's criterion
-#    stands for (STAR parts, deep-dive phases, system design stages), matched on the id, never
-#    on free description text ("loss", "number" or "situation" there say nothing about a point);
-# 3. ("shape", pattern over the point's text; knowledge rounds only): what kind of statement
-#    the point is (a limit, a usual choice, a check, a remedy, a mechanism).
-# A point none of them fits gets a plain statement of what the rubric checks (see _why).
-_WHY: list[tuple[str, str, str]] = [
-    # -- story points (behavioral and deep-dive rubrics) --
-    (
-        "point",
-        r"measurable outcome|with a number|\bquantif|percentage",
-        "a number is how an interviewer tells a real result from a claimed one",
-    ),
-    (
-        "point",
-        r"root cause|error came from",
-        "without the root cause a fix may treat a symptom, and the failure comes back",
-    ),
-    (
-        "point",
-        r"rolled back|limit the (damage|impact)",
-        "limiting the damage first shows you put users ahead of the investigation",
-    ),
-    (
-        "point",
-        r"cannot (recur|happen again)|same (mistake|error)",
-        "a safeguard against recurrence is what turns an incident into lasting improvement",
-    ),
-    (
-        "point",
-        r"why i chose|instead of another|alternative approach|trade-off behind|justifies",
-        "a decision convinces only with the options it beat and why",
-    ),
-    (
-        "point",
-        r"\bwhat i (decided|did)\b|\bmy (part|role)\b|\bpersonally\b|steps i took",
-        "interviewers hire you, so they need to hear what you did, not the team",
-    ),
-    (
-        "point",
-        r"who i worked with|cross-functional",
-        "most ML work crosses teams, so how you worked with others is part of what is judged",
-    ),
-    (
-        "point",
-        r"how i checked|checked that it",
-        "checking the result is how you know your action worked",
-    ),
-    (
-        "point",
-        r"deadline|constraint i had",
-        "the constraints are what make your choices look reasonable rather than arbitrary",
-    ),
-    (
-        "point",
-        r"few sentences",
-        "a short setup leaves time for the actions and the result, where you are judged",
-    ),
-    (
-        "point",
-        r"how it ended|how the result helped|result back to",
-        "a story without an outcome leaves the impact unknown",
-    ),
-    (
-        "point",
-        r"when it happened|which team|at stake|business problem",
-        "without context the interviewer cannot judge the stakes",
-    ),
-    (
-        "point",
-        r"\bi learned\b|\blesson|differently|since then|in hindsight",
-        "reflection shows you get better from experience",
-    ),
-    (
-        "point",
-        r"\blimitation",
-        "naming the limits shows you know where the work stops being reliable",
-    ),
-    (
-        "point",
-        r"offline model metrics from online",
-        "offline metric gains often do not move the business metric",
-    ),
-    # -- ML topics --
-    (
-        "point",
-        r"\bleak|out-of-time|time-based split|future (data|information|labels?)",
-        "leakage makes offline numbers look better than anything production will see",
-    ),
-    (
-        "point",
-        r"training[- ]serving|\bat serving\b|serving time|training only|training-only",
-        "a difference between training and serving is where models break silently in production",
-    ),
-    (
-        "point",
-        r"propensit|examination|\bposition (as|feature|tower)|\bclicks?\b.*\bpositions?\b",
-        "uncorrected position bias teaches the model to replay the old ranking",
-    ),
-    (
-        "point",
-        r"\bfalls? ?back\b|times? out\b",
-        "a fallback is what keeps the product working when the model cannot answer in time",
-    ),
-    (
-        "point",
-        r"\b(a/b|shadow|champion|switchback|interleav|canary|staged rollout)",
-        "offline gains often fail to carry to users; only a live test says",
-    ),
-    (
-        "point",
-        r"cold[- ]start|exploration",
-        "new items get no feedback unless the system deliberately shows them",
-    ),
-    (
-        "point",
-        r"\bdrifts?\b|\bin production\b|\balerts?\b",
-        "models decay in production; monitoring is how you find out",
-    ),
-    (
-        "point",
-        r"\blatency\b|\bp99\b|\d+\s*ms\b|\bqps\b",
-        "latency is often the budget that decides whether a model ships at all",
-    ),
-    (
-        "point",
-        r"\blabels?\b|ground truth|annotat|censor",
-        "the labels decide what the model learns, and their noise caps how good it can get",
-    ),
-    (
-        "point",
-        r"^(?!.*reproduc).*\bbaseline",
-        "an improvement means little without the baseline it beat",
-    ),
-    # -- templated stages --
-    (
-        "criterion",
-        r"^(behavioral:situation|deep-dive:background)$",
-        "without context the interviewer cannot judge the stakes",
-    ),
-    ("criterion", r"^behavioral:task$", "your own goal is what your actions are judged against"),
-    ("criterion", r"^behavioral:action$", "the actions are where your judgement shows"),
-    ("criterion", r"^behavioral:result$", "a story without an outcome leaves the impact unknown"),
-    (
-        "criterion",
-        r"^behavioral:ownership$",
-        "interviewers hire you, so they need to hear what you did, not the team",
-    ),
-    (
-        "criterion",
-        r"^(behavioral:quantified_result|deep-dive:impact)$",
-        "a number is how an interviewer tells a real result from a claimed one",
-    ),
-    (
-        "criterion",
-        r"^(behavioral|deep-dive):reflection$",
-        "reflection shows you get better from experience",
-    ),
-    (
-        "criterion",
-        r"^deep-dive:alternatives$",
-        "a decision convinces only with the options it beat and why",
-    ),
-    (
-        "criterion",
-        r"^deep-dive:challenges$",
-        "how you handled difficulty is the strongest evidence of seniority",
-    ),
-    ("criterion", r"^mlsd:requirements$", "a design that misses the goal solves the wrong problem"),
-    (
-        "criterion",
-        r"^mlsd:framing$",
-        "the framing decides what the model predicts; a wrong target solves the wrong problem",
-    ),
-    ("criterion", r"^mlsd:data$", "the data and its labels set the ceiling of any model"),
-    ("criterion", r"^mlsd:features$", "the features carry most of what the model can know"),
-    ("criterion", r"^mlsd:model$", "the model and its loss must fit the framing and the data"),
-    (
-        "criterion",
-        r"^mlsd:metrics$",
-        "the metric decides what the system is optimised for, so a wrong one ships the wrong "
-        "behaviour",
-    ),
-    (
-        "criterion",
-        r"^mlsd:offline_eval$",
-        "without a sound offline evaluation nobody can tell if the model is good",
-    ),
-    (
-        "criterion",
-        r"^mlsd:online_eval$",
-        "offline gains often fail to carry to users; only a live test says",
-    ),
-    (
-        "criterion",
-        r"^mlsd:serving$",
-        "a model that cannot meet the latency and scale budget never ships",
-    ),
-    (
-        "criterion",
-        r"^mlsd:monitoring$",
-        "models decay in production; monitoring is how you find out",
-    ),
-    (
-        "criterion",
-        r"^(breadth|nlp|ranking):(definition|definitions|formula)$",
-        "the exact definition is what the rest of the answer builds on",
-    ),
-    # -- the kind of statement (knowledge rounds) --
-    (
-        "shape",
-        r"\b(does not|doesn't|cannot be|fails?|falls short|hurts?|underperform|downside|"
-        r"drawback|at the cost|not mean|only (for|when|if))\b",
-        "knowing where it breaks down is what separates understanding from recall",
-    ),
-    (
-        "shape",
-        r"\b(default|typical(ly)?|usually|around \d|common (default|choice|start|way)|"
-        r"commonly)\b|\bis a common\b",
-        "knowing the usual choice shows you have used it, not only read about it",
-    ),
-    (
-        "shape",
-        r"\b(quadratic in|quadratic cost|cost (becomes|grows)|memory|flops|compute cost|"
-        r"trainable parameters)\b",
-        "its cost in compute or memory decides whether it runs at the scale you need",
-    ),
-    (
-        "shape",
-        r"^(log|plot|check|inspect|compare|measure|track|look at|monitor)\b|\bspikes?\b|"
-        r"learning curve|gradient norm",
-        "evidence is what turns a guess into a diagnosis",
-    ),
-    (
-        "shape",
-        r"^(?!.*\b(means|is|are)\b)(lower|reduce|add|use|clip|increase|apply|switch|normalize|retrain|remove|drop|"
-        r"freeze|regularize|try|rule out|tune)\b",
-        "a concrete step is what turns understanding into something you can act on",
-    ),
-    (
-        "shape",
-        r"\b(because|so that|causes?|leads? to|dominat\w*|saturat\w*|vanish\w*|explod\w*)\b",
-        "the mechanism is what lets you predict when it happens and which fix will work",
-    ),
-]
+
+FINGERPRINTED = (
+    "offline.py",
+    "scoring.py",
+    "signals.py",
+    "spans.py",
+    "reference.py",
+    "why.py",
+    "align.npz",
+)
 
 
 @lru_cache(maxsize=1)
@@ -329,7 +92,7 @@ def grader_fingerprint() -> str:
     """Hash of the grader's own source: any change to how grades are computed changes it."""
     folder = Path(__file__).parent
     digest = hashlib.sha256(GRADER_VERSION.encode())
-    for name in ("offline.py", "scoring.py", "signals.py", "spans.py", "reference.py", "align.npz"):
+    for name in FINGERPRINTED:
         digest.update((folder / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -729,71 +492,8 @@ def _bare(point: str) -> str:
     return point.strip().rstrip(".;:")
 
 
-def _why(criterion: CriterionGrade, point: str, round_name: str = "") -> str:
-    """Why missing `point` (of `criterion`) matters: the first _WHY rule that fits it.
-
-    The point's own text is read first, then (for templated rounds) the criterion's stage,
-    then the kind of statement the point is. When none fits, the reason says plainly what the
-    rubric checks and how much of it the answer covered, rather than a reason that may not fit.
-    """
-    text = _bare(point).lower()
-    stage = f"{round_name}:{criterion.criterion_id}"
-    tiers = [("point", text), ("criterion", stage)]
-    if round_name not in STORY_ROUNDS:
-        tiers.append(("shape", text))
-    for tier, subject in tiers:
-        for kind, pattern, why in _WHY:
-            if kind == tier and re.search(pattern, subject):
-                return why
-    if criterion.criterion_id == "reference":
-        return "the reference answer makes this point, and a complete answer needs it"
-    desc = criterion.description or criterion.criterion_id
-    total, covered = len(criterion.covered) + len(criterion.missing), len(criterion.covered)
-    if total <= 1:
-        return f"it is what the rubric checks for “{desc}”"
-    return (
-        f"it is one of {total} points the rubric checks for “{desc}”, "
-        f"and the answer covered {covered}"
-    )
-
-
-def _round_notes(question: Question, scored: _Scored, sig: Signals, answer: str = "") -> list[str]:
-    """Round-specific lines of feedback (STAR, stage coverage, decisions and their reasons).
-
-    In an interview the answer is the candidate's answers joined by blank lines, a follow-up's
-    answer after the answer it followed up. A deep-dive decision left unjustified where it was
-    stated counts as justified when a later answer gives a reason for it: a sentence with a
-    justification that names what was decided (a content word of the decision besides the verb),
-    or, for the first still-open decision, a later answer that opens with a justification (the
-    reply to "why that choice?", which the round asks about the first unjustified decision).
-    """
-    from mockloop.grading.signals import _DECISION, _JUSTIFY
-    from mockloop.grading.spans import sentences
-
-    def justified_later(decisions: list[str]) -> set[str]:
-        paragraphs = [p for p in re.split(r"\n\s*\n", answer) if p.strip()]
-        where = {d: next((i for i, p in enumerate(paragraphs) if d in p), None) for d in decisions}
-        done: set[str] = set()
-        used: set[int] = set()
-        for d in decisions:
-            i = where[d]
-            if i is None:
-                continue
-            subject = set(content_words(_DECISION.sub(" ", d)))
-            for j in range(i + 1, len(paragraphs)):
-                if j in used:
-                    continue
-                sents = [x.quote for x in sentences(paragraphs[j])]
-                names_it = any(
-                    _JUSTIFY.search(x) and subject & set(content_words(x)) for x in sents
-                )
-                replies = bool(sents) and bool(_JUSTIFY.search(sents[0]))
-                if names_it or replies:
-                    done.add(d)
-                    used.add(j)
-                    break
-        return done
-
+def _round_notes(question: Question, scored: _Scored, sig: Signals) -> list[str]:
+    """Round-specific lines of feedback (STAR, stage coverage, decisions and their reasons)."""
     out = []
     if question.round == "behavioral":
         star = " · ".join(f"{k} {'✓' if v else '✗'}" for k, v in sig.star.items())
@@ -812,9 +512,8 @@ def _round_notes(question: Question, scored: _Scored, sig: Signals, answer: str 
             f"{len(deep)}." + (f" Untouched: {'; '.join(untouched[:4])}." if untouched else "")
         )
     elif question.round == "deep-dive":
-        later = justified_later(sig.unjustified) if answer else set()
-        unjustified = [d for d in sig.unjustified if d not in later]
-        justified = len(sig.decisions) - len(unjustified)
+        later = sig.justified_later
+        justified = len(sig.decisions) - len(sig.unjustified)
         out.append(
             f"Decisions: {len(sig.decisions)}, justified: {justified}"
             + (f" ({len(later)} in a follow-up answer)" if later else "")
@@ -822,7 +521,7 @@ def _round_notes(question: Question, scored: _Scored, sig: Signals, answer: str 
             + (", ".join(f"“{q}”" for q in sig.quantities[:3]) or "none")
             + "."
         )
-        for s in unjustified[:2]:
+        for s in sig.unjustified[:2]:
             out.append(f"No justification given for: “{s.strip()[:160]}”.")
     return out
 
@@ -846,14 +545,14 @@ def _feedback(question: Question, answer: str, scored: _Scored, hire: str, sig: 
         (g for g in scored.criteria if g.missing), key=lambda g: -(1 - g.score) * g.weight
     )
     for g in weak[:4]:
-        why = _why(g, g.missing[0], question.round)
+        why = why_it_matters(g, g.missing[0], question.round)
         lines.append(f"Missing: {_bare(g.missing[0])} — why it matters: {why}.")
         if len(g.missing) > 1:
             also = "; ".join(_bare(p) for p in g.missing[1:3])
             lines.append(f"  Also missing under “{g.description or g.criterion_id}”: {also}.")
     for flag in scored.red_flags:
         lines.append(f"Red flag: {flag}.")
-    lines += _round_notes(question, scored, sig, _strip(answer, injection_spans(answer)))
+    lines += _round_notes(question, scored, sig)
     lines += scored.notes
     return "\n".join(lines)
 

@@ -5,7 +5,7 @@ Pure functions on numbers, no model calls, so every step has a worked example:
 >>> f = MatchFeatures(cosine=0.8, recall=1.0, novel_recall=1.0, bigram_recall=1.0,
 ...                   point_len=2.0, span_len=2.0)
 >>> round(match_probability(f), 2)              # logistic over the weighted features
-0.91
+0.9
 >>> point_coverage(0.87)                        # ≥ 0.85 counts as fully covered
 1.0
 >>> point_coverage(0.65)                        # 0.45 (→ 0.1) to 0.85 (→ 1), linear
@@ -40,6 +40,7 @@ HIRE_BANDS: tuple[tuple[float, HireSignal], ...] = (
     (4.25, "hire"),
 )
 RED_FLAG_FACTOR = 0.6  # a criterion's score is multiplied by this for each red flag it hit
+STORY_ROUNDS = ("behavioral", "deep-dive")  # graded on a story, not on claims of fact
 COVERED = 0.5  # a key point counts as covered (with evidence) at this coverage or above
 
 
@@ -73,19 +74,19 @@ class MatchModel:
     probabilities, with `mockloop eval grading --fit-match-model`; see evals/README.md.
     """
 
-    bias: float = 1.438
-    cosine: float = 0.7
-    prompt_cosine: float = 0.372
-    recall: float = 1.193
-    precision: float = 0.165
-    novel_recall: float = 0.353
-    bigram_recall: float = 2.3
-    negation_mismatch: float = 0.371
-    antonym: float = 0.545
-    span_len: float = -0.167
-    point_len: float = -1.612
-    extra: float = -0.634
-    align: float = 2.837
+    bias: float = 1.207
+    cosine: float = 0.814
+    prompt_cosine: float = 0.755
+    recall: float = 0.985
+    precision: float = 0.306
+    novel_recall: float = 0.719
+    bigram_recall: float = 2.305
+    negation_mismatch: float = 0.457
+    antonym: float = 0.471
+    span_len: float = -0.18
+    point_len: float = -1.634
+    extra: float = -0.514
+    align: float = 2.689
 
 
 DEFAULT_MATCH = MatchModel()

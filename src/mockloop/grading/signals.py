@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from mockloop.grading.spans import STOPWORDS, Span, sentences, tokens
+from mockloop.grading.spans import STOPWORDS, Span, content_words, sentences, tokens
 
 # Sentences that talk to the grader rather than answer the question. They are content only:
 # stripped before matching, so they can never cover a key point or raise a score.
@@ -102,6 +102,7 @@ class Signals:
     reflection: bool = False
     decisions: list[str] = field(default_factory=list)
     unjustified: list[str] = field(default_factory=list)
+    justified_later: list[str] = field(default_factory=list)  # only in a follow-up's answer
     keyword_list: bool = False
 
     @property
@@ -121,18 +122,45 @@ def quantities(text: str) -> list[str]:
     return [m.group(0).strip() for m in _QUANTITY.finditer(text)]
 
 
-def decisions(text: str) -> tuple[list[str], list[str]]:
-    """(decision sentences, those with no justification in the same or the next sentence)."""
+def decisions(text: str) -> tuple[list[str], list[str], list[str]]:
+    """(decision sentences, those left unjustified, those justified only in a later answer).
+
+    A decision is justified by a reason in its own or the next sentence. In an interview the
+    answer is the candidate's answers joined by blank lines, each follow-up's answer after the
+    one it followed up; a decision still open counts as justified by a later answer that gives
+    a reason naming what was decided (a content word of the decision besides the verb), or, for
+    the first open decision, a later answer that opens with a reason (the reply to "why that
+    choice?", which the round asks about the first unjustified decision). Each later answer
+    justifies one decision at most.
+    """
     sents = [s.quote for s in sentences(text)]
-    found, unjustified = [], []
+    found, open_ = [], []
     for i, s in enumerate(sents):
         if not _DECISION.search(s):
             continue
         found.append(s)
         nxt = sents[i + 1] if i + 1 < len(sents) else ""
         if not (_JUSTIFY.search(s) or _JUSTIFY.search(nxt)):
-            unjustified.append(s)
-    return found, unjustified
+            open_.append(s)
+    paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+    later: list[str] = []
+    used: set[int] = set()
+    for n, d in enumerate(open_):
+        start = next((i for i, p in enumerate(paragraphs) if d in p), None)
+        if start is None:
+            continue
+        subject = set(content_words(_DECISION.sub(" ", d)))
+        for j in range(start + 1, len(paragraphs)):
+            if j in used:
+                continue
+            sents_j = [x.quote for x in sentences(paragraphs[j])]
+            names_it = any(_JUSTIFY.search(x) and subject & set(content_words(x)) for x in sents_j)
+            replies = n == 0 and bool(sents_j) and bool(_JUSTIFY.search(sents_j[0]))
+            if names_it or replies:
+                later.append(d)
+                used.add(j)
+                break
+    return found, [d for d in open_ if d not in later], later
 
 
 def is_keyword_list(text: str) -> bool:
@@ -152,7 +180,7 @@ def is_keyword_list(text: str) -> bool:
 def read_signals(text: str) -> Signals:
     """Run every detector over the answer (already stripped of injection sentences)."""
     toks = tokens(text)
-    found, unjustified = decisions(text)
+    found, unjustified, later = decisions(text)
     return Signals(
         quantities=quantities(text),
         first_singular=sum(t in _FIRST_SING for t in toks),
@@ -161,5 +189,6 @@ def read_signals(text: str) -> Signals:
         reflection=bool(_REFLECTION.search(text)),
         decisions=found,
         unjustified=unjustified,
+        justified_later=later,
         keyword_list=is_keyword_list(text),
     )

@@ -100,7 +100,7 @@ class DeepDiveRound(RoundSession):
             return None
         latest = self.state.answers[-1] if self.state.answers else answer
         pressed = self.state.extra.setdefault("pressed", [])
-        _, unjustified = decisions(latest)
+        _, unjustified, _ = decisions(latest)
         for sentence in unjustified:
             if sentence not in pressed:
                 pressed.append(sentence)
