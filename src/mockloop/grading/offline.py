@@ -34,7 +34,7 @@ from mockloop.models import Criterion, CriterionGrade, Evidence, Grade, Question
 GRADER = "offline"
 GRADER_VERSION = "3"  # the grader's public version; the batch cache keys on grader_fingerprint()
 MAX_SPANS = 800
-TOP_SPANS = 24
+TOP_SPANS = 24  # a point is matched against its 24 nearest spans by cosine only
 # (floor, full): match probability → point coverage. Set on the bank itself, not on any eval.
 # Story rounds keep the match model from before the align feature (scoring.STORY_MATCH) and its
 # band: their descriptive points sit lower. The rubric band was (0.45, 0.85) then, between a key
@@ -45,7 +45,7 @@ TOP_SPANS = 24
 BAND = (0.074, 0.964)
 STORY_BAND = (0.3, 0.6)
 QUOTE_SLACK = 0.05  # a shorter span this close to the best match is the better quote
-SPAN_LEN_CAP = 30  # spans longer than this get no further length credit (padding earns nothing)  # lexical features are computed for the best spans by cosine only
+SPAN_LEN_CAP = 30  # spans longer than this get no further length credit (padding earns nothing)
 
 _ANTONYMS = [
     ("same", "differ"),
