@@ -234,6 +234,14 @@ def run_grading_eval(
     return report
 
 
+def _fact_questions() -> list[Question]:
+    """Bank questions with a rubric of claims (story rounds grade a story, not facts)."""
+    from mockloop.bank import load_bank
+    from mockloop.grading.scoring import STORY_ROUNDS
+
+    return [q for q in load_bank().questions if q.rubric and q.round not in STORY_ROUNDS]
+
+
 def bank_pairs(settings: Settings, seed: int = 0) -> list[tuple]:
     """(question, key point, span, states it?) pairs from the question bank's own rubrics.
 
@@ -245,14 +253,11 @@ def bank_pairs(settings: Settings, seed: int = 0) -> list[tuple]:
     """
     import random
 
-    from mockloop.bank import load_bank
     from mockloop.grading import offline
     from mockloop.grading.spans import segment
 
     model = settings.embed_model
-    questions = [
-        q for q in load_bank().questions if q.rubric and q.round not in offline.STORY_ROUNDS
-    ]
+    questions = _fact_questions()
     rng = random.Random(seed)
     spans = {q.id: [s.quote for s in segment(q.reference_answer)] for q in questions}
     prompts = dict(
@@ -373,14 +378,11 @@ def coverage_band(
     """
     import random
 
-    from mockloop.bank import load_bank
     from mockloop.grading import offline
 
     settings = settings or Settings.from_env()
     model = settings.embed_model
-    questions = [
-        q for q in load_bank().questions if q.rubric and q.round not in offline.STORY_ROUNDS
-    ]
+    questions = _fact_questions()
     rng = random.Random(seed)
     probs = []
     for q in questions:

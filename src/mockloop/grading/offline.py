@@ -28,7 +28,7 @@ from mockloop.grading.reference import reference_rubric, split_references
 from mockloop.grading.scoring import COVERED, STORY_ROUNDS, MatchFeatures
 from mockloop.grading.signals import Signals, injection_spans, read_signals
 from mockloop.grading.spans import Span, content_words, is_negated, segment, tokens
-from mockloop.grading.why import why_it_matters
+from mockloop.grading.why import bare, why_it_matters
 from mockloop.models import Criterion, CriterionGrade, Evidence, Grade, Question, Rubric
 
 GRADER = "offline"
@@ -412,6 +412,7 @@ class _Scored:
     overall: float
     quality: float
     notes: list[str]
+    sig: Signals  # what the detectors read in the answer
 
 
 def _score_rubric(question: Question, rubric: Rubric, answer: str, settings: Settings) -> _Scored:
@@ -485,15 +486,12 @@ def _score_rubric(question: Question, rubric: Rubric, answer: str, settings: Set
     if len(segment(clean, max_spans=MAX_SPANS + 1)) > MAX_SPANS:
         notes.append(f"Only the first {MAX_SPANS} sentences and clauses were read.")
     overall = scoring.overall_score([(g.score, g.weight) for g in graded], quality)
-    return _Scored(graded, hit_flags, overall, quality, notes)
+    return _Scored(graded, hit_flags, overall, quality, notes, sig)
 
 
-def _bare(point: str) -> str:
-    return point.strip().rstrip(".;:")
-
-
-def _round_notes(question: Question, scored: _Scored, sig: Signals) -> list[str]:
+def _round_notes(question: Question, scored: _Scored) -> list[str]:
     """Round-specific lines of feedback (STAR, stage coverage, decisions and their reasons)."""
+    sig = scored.sig
     out = []
     if question.round == "behavioral":
         star = " · ".join(f"{k} {'✓' if v else '✗'}" for k, v in sig.star.items())
@@ -526,7 +524,7 @@ def _round_notes(question: Question, scored: _Scored, sig: Signals) -> list[str]
     return out
 
 
-def _feedback(question: Question, answer: str, scored: _Scored, hire: str, sig: Signals) -> str:
+def _feedback(question: Question, answer: str, scored: _Scored, hire: str) -> str:
     if not answer.strip():
         return (
             "No answer was given, so nothing could be credited (0/5). Try answering in a few "
@@ -546,13 +544,13 @@ def _feedback(question: Question, answer: str, scored: _Scored, hire: str, sig: 
     )
     for g in weak[:4]:
         why = why_it_matters(g, g.missing[0], question.round)
-        lines.append(f"Missing: {_bare(g.missing[0])} — why it matters: {why}.")
+        lines.append(f"Missing: {bare(g.missing[0])} — why it matters: {why}.")
         if len(g.missing) > 1:
-            also = "; ".join(_bare(p) for p in g.missing[1:3])
+            also = "; ".join(bare(p) for p in g.missing[1:3])
             lines.append(f"  Also missing under “{g.description or g.criterion_id}”: {also}.")
     for flag in scored.red_flags:
         lines.append(f"Red flag: {flag}.")
-    lines += _round_notes(question, scored, sig)
+    lines += _round_notes(question, scored)
     lines += scored.notes
     return "\n".join(lines)
 
@@ -590,7 +588,6 @@ def grade_answer(
         scored = _score_rubric(question, rubric, answer, settings)
         if best is None or scored.overall > best.overall:
             best_rubric, best = rubric, scored
-    sig = read_signals(_strip(answer, injection_spans(answer)))
     overall, raw = best.overall, None
     if calibration is not None:
         raw, overall = overall, round(float(calibration.apply(overall)), 3)
@@ -604,7 +601,7 @@ def grade_answer(
         red_flags=best.red_flags,
         overall=overall,
         hire_signal=hire,
-        feedback=_feedback(question, answer, best, hire, sig),
+        feedback=_feedback(question, answer, best, hire),
         raw_score=raw,
     )
     if retriever is not None:

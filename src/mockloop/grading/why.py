@@ -265,6 +265,11 @@ REASONS: list[tuple[str, str, str]] = [
 ]
 
 
+def bare(point: str) -> str:
+    """A key point as feedback lines quote it: no trailing full stop, colon or semicolon."""
+    return point.strip().rstrip(".;:")
+
+
 def why_it_matters(criterion: CriterionGrade, point: str, round_name: str = "") -> str:
     """Why missing `point` (of `criterion`) matters: the first REASONS rule that fits it.
 
@@ -272,7 +277,7 @@ def why_it_matters(criterion: CriterionGrade, point: str, round_name: str = "") 
     then the kind of statement the point is. When none fits, the reason says plainly what the
     rubric checks and how much of it the answer covered, rather than a reason that may not fit.
     """
-    text = point.strip().rstrip(".;:").lower()
+    text = bare(point).lower()
     stage = f"{round_name}:{criterion.criterion_id}"
     tiers = [("point", text), ("criterion", stage)]
     if round_name not in STORY_ROUNDS:

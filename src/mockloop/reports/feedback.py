@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from mockloop.grading.why import bare
 from mockloop.models import Grade
 
 _MISSING = re.compile(r"^Missing: (?P<point>.+?) — why it matters: (?P<why>.+?)\.?$")
@@ -29,17 +30,13 @@ class FeedbackParts:
     text: str = ""  # the feedback without the lines that list missed points
 
 
-def _bare(point: str) -> str:
-    return point.strip().rstrip(".;:")
-
-
 def split_feedback(grade: Grade) -> FeedbackParts:
     """The reasons given for missed points, and the feedback text without those lines.
 
     Only lines about points the grade's criteria list as missing are taken out, so nothing is
     lost: the renderer lists those points under their criterion.
     """
-    points = {_bare(p): p for c in grade.criteria for p in c.missing}
+    points = {bare(p): p for c in grade.criteria for p in c.missing}
     criteria = {c.description or c.criterion_id for c in grade.criteria if c.missing}
     parts = FeedbackParts()
     kept = []
