@@ -17,7 +17,7 @@ echo "== Beetle, unseen questions (correct vs everything else)"
 eval_grading --dataset "$data/beetle_5way.csv" --where split=test-unseen-questions \
   --map student_answer=answer --map reference_answer=reference --map label_5way=score \
   --label correct=2 --label partially_correct_incomplete=1 --label contradictory=0 \
-  --label irrelevant=0 --label non_domain=0 --positive-at 2 --min roc_auc=0.78
+  --label irrelevant=0 --label non_domain=0 --positive-at 2 --min roc_auc=0.79
 echo "== SciEntsBank, unseen questions (2-way)"
 eval_grading --dataset "$data/scientsbank_2way.csv" --where split=test-unseen-questions \
   --map student_answer=answer --map reference_answer=reference --map label_2way=score \

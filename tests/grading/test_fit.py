@@ -50,13 +50,15 @@ def test_fit_match_model_on_a_small_table(tmp_path):
         path,
         folds=2,
         with_bank=False,
+        members=2,
         mapping={"label": "score"},
         labels={"correct": 1, "incorrect": 0},
     )
     assert n == 16
     assert all(math.isfinite(getattr(match, k)) for k in ("bias", *FEATURES))
     assert 0.0 <= cv["table"] <= 1.0 and "bank" not in cv
-    tokens = aligner.project(np.ones((3, aligner.proj_w.shape[0]), np.float32))
+    assert aligner.members == 2
+    tokens = aligner.project(np.ones((3, aligner.proj_w.shape[1]), np.float32))
     assert 0.0 < float(aligner.probability(tokens, [tokens])[0]) < 1.0
     aligner.save(tmp_path / "align.npz")
     assert (tmp_path / "align.npz").stat().st_size > 0

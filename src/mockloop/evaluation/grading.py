@@ -287,6 +287,7 @@ def fit_match_model(
     settings: Settings | None = None,
     folds: int = 5,
     with_bank: bool = True,
+    members: int | None = None,
     **load_kwargs,
 ):
     """Refit the grader's learned parts on a labelled *training* table (positive: score ≥ cut).
@@ -294,12 +295,13 @@ def fit_match_model(
     Uses rows whose reference gives a single key point, plus (`with_bank`) the bank's own
     point/span pairs (`bank_pairs`). Stacked so the logistic never sees an
     align probability from a model that was fitted on the same row:
-    1. the align model (align.py) is fitted `folds` times, each time leaving out one group of
-       questions, and scores the answers of the questions it left out;
+    1. the align ensemble (align.py, `members` models, default align.MEMBERS) is fitted
+       `folds` times, each time leaving out one group of questions, and scores the answers of
+       the questions it left out;
     2. scoring.MatchModel is fitted on the features of each answer's best span (its align
        feature from step 1) against the binary label;
-    3. the shipped align model is fitted once more on every row.
-    Returns (MatchModel, AlignModel, n answers used, cross-validated ROC-AUC): the last is the
+    3. the shipped align ensemble is fitted once more on every row.
+    Returns (MatchModel, align.AlignModel, n answers used, cross-validated ROC-AUC): the last is the
     logistic's out-of-fold ROC-AUC on the table's rows and on the bank's pairs, by the same
     question groups, so fits can be compared without looking at any test split.
     """
@@ -312,6 +314,7 @@ def fit_match_model(
     from mockloop.grading.scoring import FEATURES, MatchModel
 
     settings = settings or Settings.from_env()
+    members = members or align.MEMBERS
     positive_at = load_kwargs.pop("positive_at", 1.0)
     items, _ = load_rows(path, **load_kwargs)
     warm_cache(items, settings)
@@ -333,10 +336,11 @@ def fit_match_model(
     names = list(FEATURES)
     x, y, held_groups, from_table = [], [], [], []
     for train, held in GroupKFold(folds).split(rows, labels, groups):
-        fold_model = align.fit(
+        fold_model = align.fit_ensemble(
             [points_tok[i] for i in train],
             [answers_tok[i] for i in train],
             [labels[i] for i in train],
+            members=members,
         )
         for i in held:
             question, point, answer, label = rows[i]
@@ -359,7 +363,8 @@ def fit_match_model(
     clf.fit(x, y)
     coefs = dict(zip(names, (round(float(c), 3) for c in clf.coef_[0]), strict=True))
     match = MatchModel(bias=round(float(clf.intercept_[0]), 3), **coefs)
-    return match, align.fit(points_tok, answers_tok, labels), len(x), cv
+    aligner = align.fit_ensemble(points_tok, answers_tok, labels, members=members)
+    return match, aligner, len(x), cv
 
 
 BAND_QUANTILES = (0.49, 0.82)

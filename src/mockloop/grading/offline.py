@@ -32,7 +32,7 @@ from mockloop.grading.why import bare, why_it_matters
 from mockloop.models import Criterion, CriterionGrade, Evidence, Grade, Question, Rubric
 
 GRADER = "offline"
-GRADER_VERSION = "3"  # the grader's public version; the batch cache keys on grader_fingerprint()
+GRADER_VERSION = "4"  # the grader's public version; the batch cache keys on grader_fingerprint()
 MAX_SPANS = 800
 TOP_SPANS = 24  # a point is matched against its 24 nearest spans by cosine only
 # (floor, full): match probability → point coverage. Set on the bank itself, not on any eval.
@@ -42,7 +42,7 @@ TOP_SPANS = 24  # a point is matched against its 24 nearest spans by cosine only
 # pct 0.77), at the 49th and 82nd percentile of the bank's point-vs-reference matches. A refit
 # moves it to the values at those quantiles under the new models:
 # evaluation.grading.coverage_band() recomputes it.
-BAND = (0.074, 0.964)
+BAND = (0.071, 0.972)
 STORY_BAND = (0.3, 0.6)
 QUOTE_SLACK = 0.05  # a shorter span this close to the best match is the better quote
 SPAN_LEN_CAP = 30  # spans longer than this get no further length credit (padding earns nothing)
@@ -83,6 +83,7 @@ FINGERPRINTED = (
     "spans.py",
     "reference.py",
     "why.py",
+    "align.py",
     "align.npz",
 )
 

@@ -5,7 +5,7 @@ Pure functions on numbers, no model calls, so every step has a worked example:
 >>> f = MatchFeatures(cosine=0.8, recall=1.0, novel_recall=1.0, bigram_recall=1.0,
 ...                   point_len=2.0, span_len=2.0)
 >>> round(match_probability(f), 2)              # logistic over the weighted features
-0.9
+0.85
 >>> point_coverage(0.87)                        # ≥ 0.85 counts as fully covered
 1.0
 >>> point_coverage(0.65)                        # 0.45 (→ 0.1) to 0.85 (→ 1), linear
@@ -74,19 +74,19 @@ class MatchModel:
     probabilities, with `mockloop eval grading --fit-match-model`; see evals/README.md.
     """
 
-    bias: float = 1.207
-    cosine: float = 0.814
-    prompt_cosine: float = 0.755
-    recall: float = 0.985
-    precision: float = 0.306
-    novel_recall: float = 0.719
-    bigram_recall: float = 2.305
-    negation_mismatch: float = 0.457
-    antonym: float = 0.471
-    span_len: float = -0.18
-    point_len: float = -1.634
-    extra: float = -0.514
-    align: float = 2.689
+    bias: float = 0.613
+    cosine: float = 0.006
+    prompt_cosine: float = 0.921
+    recall: float = 0.962
+    precision: float = 0.044
+    novel_recall: float = 0.815
+    bigram_recall: float = 2.217
+    negation_mismatch: float = 0.415
+    antonym: float = 0.451
+    span_len: float = -0.141
+    point_len: float = -1.311
+    extra: float = -0.639
+    align: float = 3.46
 
 
 DEFAULT_MATCH = MatchModel()
