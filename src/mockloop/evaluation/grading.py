@@ -24,6 +24,7 @@ import numpy as np
 from mockloop.batch import BadRow, Problem, normalise, question_for_row, read_table
 from mockloop.config import Settings
 from mockloop.evaluation import stats
+from mockloop.grading.align import MEMBERS
 from mockloop.models import Question
 
 FIELDS = (
@@ -287,7 +288,7 @@ def fit_match_model(
     settings: Settings | None = None,
     folds: int = 5,
     with_bank: bool = True,
-    members: int | None = None,
+    members: int = MEMBERS,
     **load_kwargs,
 ):
     """Refit the grader's learned parts on a labelled *training* table (positive: score ≥ cut).
@@ -295,7 +296,7 @@ def fit_match_model(
     Uses rows whose reference gives a single key point, plus (`with_bank`) the bank's own
     point/span pairs (`bank_pairs`). Stacked so the logistic never sees an
     align probability from a model that was fitted on the same row:
-    1. the align ensemble (align.py, `members` models, default align.MEMBERS) is fitted
+    1. the align ensemble (align.py, `members` models averaged) is fitted
        `folds` times, each time leaving out one group of questions, and scores the answers of
        the questions it left out;
     2. scoring.MatchModel is fitted on the features of each answer's best span (its align
@@ -314,7 +315,6 @@ def fit_match_model(
     from mockloop.grading.scoring import FEATURES, MatchModel
 
     settings = settings or Settings.from_env()
-    members = members or align.MEMBERS
     positive_at = load_kwargs.pop("positive_at", 1.0)
     items, _ = load_rows(path, **load_kwargs)
     warm_cache(items, settings)

@@ -100,11 +100,16 @@ class AlignModel:
             parts.append((w1 + w4, w2 - w4, w3))
         return parts
 
+    @cached_property
+    def _projection(self) -> tuple[np.ndarray, np.ndarray]:
+        """The members' projections side by side: (D × M·H, M·H)."""
+        m, d, h = self.proj_w.shape
+        return self.proj_w.transpose(1, 0, 2).reshape(d, m * h), self.proj_b.reshape(m * h)
+
     def project(self, tokens: np.ndarray) -> np.ndarray:
         """Token embeddings (n × D) → the members' token spaces side by side (n × M·H)."""
-        m, d, h = self.proj_w.shape
-        w = self.proj_w.transpose(1, 0, 2).reshape(d, m * h)
-        return (tokens @ w + self.proj_b.reshape(m * h)).astype(np.float32)
+        w, b = self._projection
+        return (tokens @ w + b).astype(np.float32)
 
     def _compare(self, i: int, a: np.ndarray, b: np.ndarray, b_mask: np.ndarray | None = None):
         """Member i compares each token of a with its soft alignment in b; a ([K ×] n × H) and
