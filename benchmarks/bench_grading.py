@@ -4,9 +4,10 @@
 
 The batch is examples/answers.csv's gradable rows, repeated with a numbered suffix on each
 answer until --rows (so nothing is reused from the cache). For each repeat, in this order:
-raw `SentenceTransformer.encode` of the answers themselves; raw encode of exactly the texts the
-grader embeds (prompts, key points, red flags, answer spans); a cold `grade_batch` into a fresh
-data dir with the grader's vector cache emptied. Prints medians and
+raw `SentenceTransformer.encode` (the grader's fine-tuned encoder: one forward pass) of the
+answers themselves; raw encode of exactly the texts the grader embeds (key points, red flags,
+reference answers, answer spans); a cold `grade_batch` into a fresh data dir with the grader's
+vector cache emptied. Prints medians and
   ratio to answers = (answers / batch s) / (answers / raw encode of the answers s)
   ratio to texts   = (answers / batch s) / (answers / raw encode of the grader's texts s)
 The second says how much the grader adds on top of the encoding it cannot avoid (goal ≥ 0.5).
@@ -29,9 +30,9 @@ sys.path.insert(0, str(REPO / "src"))
 
 from mockloop import batch  # noqa: E402
 from mockloop.config import Settings  # noqa: E402
-from mockloop.embeddings import get_encoder  # noqa: E402
 from mockloop.grading import offline  # noqa: E402
-from mockloop.grading.signals import injection_spans  # noqa: E402
+from mockloop.grading.match import shipped  # noqa: E402
+from mockloop.grading.reference import split_references  # noqa: E402
 from mockloop.grading.spans import segment  # noqa: E402
 
 
@@ -62,11 +63,11 @@ def grader_texts(pairs: list[tuple]) -> list[str]:
     """The distinct texts grading these answers embeds (what offline.prefetch encodes)."""
     texts = []
     for q, a in pairs:
-        texts.append(q.prompt)
-        for r in offline._rubrics(q):
+        for r in offline.rubrics_for(q):
             texts += [t for c in r.criteria for t in c.key_points + c.red_flags]
-        texts += [s.quote for s in segment(offline._strip(a, injection_spans(a)))]
-    return list(dict.fromkeys(texts))
+        texts += split_references(q.reference_answer or "")
+        texts += [s.quote for s in segment(a)] + [a.strip()]
+    return [t for t in dict.fromkeys(texts) if t]
 
 
 def timed(fn) -> float:
@@ -80,8 +81,9 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=120)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    model = get_encoder()
-    model.encode(["warm up"], normalize_embeddings=True)
+    matcher = shipped()
+    matcher.encode(["warm up"])
+    model = matcher.model
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -93,7 +95,7 @@ def main() -> None:
                 lambda: model.encode(answers, batch_size=64, normalize_embeddings=True)
             )
             raw_texts = timed(lambda: model.encode(texts, batch_size=64, normalize_embeddings=True))
-            offline._cache.clear()
+            matcher.clear()
             settings = Settings(home=tmp / f"home{r}")
             t = timed(lambda s=settings: batch.grade_batch(src, s, progress=False))
             runs.append({"raw_answers_s": raw_answers, "raw_texts_s": raw_texts, "batch_s": t})

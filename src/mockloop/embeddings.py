@@ -86,3 +86,20 @@ def encode_with_tokens(
         n = int(out["attention_mask"].sum())
         tokens.append(out["token_embeddings"][1 : max(1, n - 1)].float().numpy())
     return np.stack(vectors).astype(np.float32), tokens
+
+
+_cache: dict[tuple[str, str], np.ndarray] = {}
+CACHE_CAP = 50_000
+
+
+def encode_cached(texts: list[str], name: str = BUNDLED_MODEL) -> np.ndarray:
+    """`encode` with a per-text cache: the one cache for texts that repeat (points, prompts)."""
+    todo = [t for t in dict.fromkeys(texts) if (name, t) not in _cache]
+    if todo:
+        if len(_cache) > CACHE_CAP:
+            _cache.clear()
+        for t, v in zip(todo, encode(todo, name), strict=True):
+            _cache[(name, t)] = v
+    if not texts:
+        return encode([], name)
+    return np.stack([_cache[(name, t)] for t in texts])

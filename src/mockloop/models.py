@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 Round = Literal["breadth", "nlp", "ranking", "mlsd", "behavioral", "deep-dive"]
 ROUNDS: tuple[str, ...] = ("breadth", "nlp", "ranking", "mlsd", "behavioral", "deep-dive")
@@ -69,6 +69,29 @@ class Criterion(BaseModel):
     weight: float = 1.0
     key_points: list[str] = Field(default_factory=list)
     red_flags: list[str] = Field(default_factory=list)
+    # What the criterion checks beyond its key points, named in the rubric YAML: a surface
+    # signal blended into its score (grading.signals.SIGNALS) and red flags raised by a
+    # detector rather than by matching their text (grading.signals.DETECTORS). In YAML a red
+    # flag with a detector is written `{flag: "...", detector: no-number}`.
+    signal: str | None = None
+    signal_weight: float = 0.4
+    red_flag_detectors: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flag_detectors(cls, data):
+        if isinstance(data, dict) and any(isinstance(f, dict) for f in data.get("red_flags", [])):
+            data = dict(data)
+            detectors = dict(data.get("red_flag_detectors") or {})
+            flags = []
+            for f in data["red_flags"]:
+                if isinstance(f, dict):
+                    flags.append(f["flag"])
+                    detectors[f["flag"]] = f["detector"]
+                else:
+                    flags.append(f)
+            data["red_flags"], data["red_flag_detectors"] = flags, detectors
+        return data
 
     @field_validator("weight")
     @classmethod
@@ -114,6 +137,14 @@ class Evidence(BaseModel):
     score: float = 0.0  # match strength 0–1
 
 
+class MissedPoint(BaseModel):
+    """A key point the answer did not state, with the criterion it belongs to and why it matters."""
+
+    point: str
+    criterion_id: str
+    why: str = ""
+
+
 class CriterionGrade(BaseModel):
     criterion_id: str
     description: str = ""
@@ -150,3 +181,6 @@ class Grade(BaseModel):
     latency_ms: float = 0.0
     raw_score: float | None = None  # before calibration, when a calibration was applied
     notices: list[str] = Field(default_factory=list)  # e.g. "the LLM judge failed; graded offline"
+    # The explanation as data (grading/explain.py): every view renders these with one function.
+    missed: list[MissedPoint] = Field(default_factory=list)  # costliest first
+    notes: list[str] = Field(default_factory=list)  # round checks (STAR, stages, decisions), guards

@@ -130,19 +130,25 @@ def eval_grading(
     boot: int = typer.Option(1000, "--boot", help="bootstrap resamples for the 95% CIs"),
     limit: int | None = typer.Option(None, "--limit", help="grade at most this many rows"),
     json_out: Path | None = typer.Option(None, "--json", help="also write the figures as JSON"),
-    exemplars: Path | None = typer.Option(
+    fit: Path | None = typer.Option(
         None,
-        "--exemplars",
-        help="labelled answers to other questions (e.g. a train split) to vote with",
+        "--fit",
+        help="refit the grader from its training sources (train splits only) and write the "
+        "weights file here (ships as src/mockloop/grading/matcher.safetensors); ~40 min, 2 cores",
     ),
-    exemplar_where: list[str] | None = typer.Option(
-        None, "--exemplar-where", help="keep exemplar rows with column=value (e.g. split=train)"
+    leave_out: str | None = typer.Option(
+        None,
+        "--leave-out",
+        help="with --fit: fit without this source (beetle, scientsbank, saf, bank, grading, paraphrase)",
     ),
-    fit: bool = typer.Option(
-        False, "--fit-match-model", help="refit the match weights on this (training!) table instead"
+    transfer: Path | None = typer.Option(
+        None,
+        "--transfer",
+        help="print the leave-one-dataset-out table, with folds fitted into this folder "
+        "(reused when present) and the MiniLM cosine baseline",
     ),
-    align_out: Path = typer.Option(
-        Path("align.npz"), "--align-out", help="with --fit-match-model: where the align model goes"
+    matcher: Path | None = typer.Option(
+        None, "--matcher", help="grade with this weights file instead of the shipped one"
     ),
     floors: list[str] | None = typer.Option(
         None,
@@ -151,8 +157,20 @@ def eval_grading(
     ),
 ) -> None:
     """How well the offline grader agrees with human scores on a labelled table."""
-    from mockloop.evaluation.grading import fit_match_model, run_grading_eval
+    from mockloop.evaluation.grading import run_grading_eval
 
+    if fit is not None or transfer is not None:
+        from mockloop.evaluation import grading_fit
+
+        if fit is not None:
+            sources = tuple(s for s in grading_fit.ALL_SOURCES if s != leave_out)
+            grading_fit.fit_grader(fit, sources, log=typer.echo)
+        else:
+            lines = grading_fit.transfer_table(transfer, log=typer.echo)
+            typer.echo("\n".join(lines))
+            if not lines[-1].endswith("none"):
+                raise typer.Exit(1)
+        return
     settings = Settings.from_env()
     labels = {k: float(v) for k, v in _pairs(label, "--label").items()}
     kwargs = dict(
@@ -161,34 +179,12 @@ def eval_grading(
     if not dataset.exists():
         typer.echo(f"error: no dataset at {dataset}", err=True)
         raise typer.Exit(2)
-    if fit:
-        model, aligner, n, cv = fit_match_model(
-            dataset, settings, positive_at=positive_at or 1.0, **kwargs
-        )
-        aligner.save(align_out)
-        typer.echo(f"MatchModel fitted on {n} answers: {model}")
-        typer.echo(
-            "grouped-CV ROC-AUC (train only): " + ", ".join(f"{k} {v:.3f}" for k, v in cv.items())
-        )
-        typer.echo(f"align model written to {align_out} (ships as src/mockloop/grading/align.npz)")
-        return
-    rescore = None
-    if exemplars is not None:
-        from mockloop.evaluation.grading import exemplar_scorer
+    from mockloop.grading.match import Matcher
 
-        rescore = exemplar_scorer(
-            exemplars,
-            settings,
-            mapping=kwargs["mapping"],
-            where=_pairs(exemplar_where, "--exemplar-where"),
-            labels=labels,
-            positive_at=positive_at,
-            progress=True,
-        )
     report = run_grading_eval(
         dataset,
         settings,
-        rescore=rescore,
+        matcher=Matcher(matcher) if matcher else None,
         positive_at=positive_at,
         scale=not ordinal,
         n_boot=boot,

@@ -3,7 +3,8 @@
 `fit_calibration(raw, human, groups)` fits isotonic regression (sklearn) and keeps only its
 breakpoints, so applying it is a numpy interpolation; the fit's benefit is measured by
 cross-validation grouped by question (GroupKFold), so a question never sits on both sides.
-Stored as JSON under the data dir (`calibration.json`) and applied on request.
+Stored as JSON under the data dir (`calibration.json`) and applied to every grade — rounds, app
+and batch — while the grader it was fitted on is the one installed (`user_calibration`).
 
 >>> cal = Calibration(x=[0.0, 2.0, 4.0], y=[1.0, 2.0, 5.0])
 >>> cal.apply(3.0)
@@ -36,6 +37,7 @@ class Calibration:
     fitted_at: str = ""
     source: str = ""
     cv: dict = field(default_factory=dict)
+    grader: str = ""  # grader_fingerprint() of the grader whose raw scores it was fitted on
 
     def apply(self, raw: float) -> float:
         """The calibrated score for a raw overall, within 0–5."""
@@ -122,6 +124,27 @@ def load_calibration(settings: Settings) -> Calibration | None:
     return Calibration(**json.loads(path.read_text(encoding="utf-8")))
 
 
+_loaded: dict[Path, tuple[float, Calibration | None]] = {}
+
+
+def user_calibration(settings: Settings) -> Calibration | None:
+    """The stored calibration if it was fitted on the installed grader (re-read when it changes)."""
+    from mockloop.grading.offline import grader_fingerprint
+
+    path = calibration_path(settings)
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return None
+    if _loaded.get(path, (None,))[0] != mtime:
+        try:
+            _loaded[path] = (mtime, load_calibration(settings))
+        except (ValueError, TypeError):
+            _loaded[path] = (mtime, None)  # a damaged file grades uncalibrated rather than fail
+    cal = _loaded[path][1]
+    return cal if cal is not None and cal.grader == grader_fingerprint() else None
+
+
 @dataclass
 class CalibrationRun:
     calibration: Calibration | None
@@ -155,11 +178,15 @@ def calibrate_file(
         except BadRow as exc:
             problems.append(Problem(n, str(exc)))
             continue
-        raw.append(grade_answer(question, str(row.get("answer") or ""), settings=settings).overall)
+        answer = str(row.get("answer") or "")
+        raw.append(grade_answer(question, answer, settings=settings, calibration=False).overall)
         human.append(score)
         groups.append(question.id)
     if len(raw) < 2:
         problems.append(Problem(0, f"only {len(raw)} usable labelled rows; need at least 2"))
         return CalibrationRun(None, None, len(raw), problems)
+    from mockloop.grading.offline import grader_fingerprint
+
     cal = fit_calibration(raw, human, groups, source=str(source))
+    cal.grader = grader_fingerprint()
     return CalibrationRun(cal, save_calibration(cal, settings), len(raw), problems)

@@ -58,7 +58,7 @@ def cite_missing(
     k: int = 4,
 ) -> tuple[list[Citation], list[str]]:
     """(citations, notices) for missed points given as (point, importance) pairs."""
-    from mockloop.grading.offline import _embed
+    from mockloop.embeddings import encode_cached as _embed
 
     settings = settings or Settings.from_env()
     subject = None if question is None else _subject_vector(question, settings.embed_model)
@@ -98,7 +98,7 @@ def cite_missing(
 
 def _subject_vector(question: Question, model: str) -> np.ndarray:
     """The question's subject: the normalised mean of its prompt and key points (or reference)."""
-    from mockloop.grading.offline import _embed
+    from mockloop.embeddings import encode_cached as _embed
 
     texts = [question.prompt]
     if question.rubric is not None:

@@ -9,6 +9,7 @@ Leaves out: how signals change a score (offline.py and scoring.py decide that).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mockloop.grading.spans import STOPWORDS, Span, content_words, sentences, tokens
@@ -192,3 +193,25 @@ def read_signals(text: str) -> Signals:
         justified_later=later,
         keyword_list=is_keyword_list(text),
     )
+
+
+# What a rubric's `signal:` names: a 0–1 reading of the answer blended into a criterion's score.
+SIGNALS: dict[str, Callable[[Signals], float]] = {
+    "star.situation": lambda s: float(s.star.get("situation", False)),
+    "star.task": lambda s: float(s.star.get("task", False)),
+    "star.action": lambda s: float(s.star.get("action", False)),
+    "star.result": lambda s: float(s.star.get("result", False)),
+    "quantities": lambda s: min(1.0, len(s.quantities) / 2),
+    "ownership": lambda s: s.ownership,
+    "reflection": lambda s: float(s.reflection),
+    "decisions": lambda s: 1 - len(s.unjustified) / len(s.decisions) if s.decisions else 0.0,
+}
+
+# What a red flag's `detector:` names: whether the answer shows that flaw (signals, word count).
+DETECTORS: dict[str, Callable[[Signals, int], bool]] = {
+    "we-only": lambda s, n: s.first_plural >= 2 and s.first_singular == 0,
+    "unjustified-decision": lambda s, n: bool(s.unjustified),
+    "no-number": lambda s, n: n >= 15 and not s.quantities,
+    "no-result": lambda s, n: n >= 15 and not s.star.get("result"),
+    "no-action": lambda s, n: n >= 15 and not s.star.get("action"),
+}

@@ -1,27 +1,18 @@
-"""A grade's written feedback, split for renderers that also list each criterion's missed points.
+"""A grade's feedback split for renderers that list each criterion's missed points themselves.
 
-The offline grader's feedback names the costliest missed points ("Missing: P — why it matters:
-R.", "  Also missing under “C”: P2; P3."). A card, chat message, terminal block or session report
-that lists every criterion's missed points would show those points twice; `split_feedback` takes
-the reasons out of the text so the renderer attaches each one to its point in the criterion list
-and shows the rest of the text (strengths, red flags, round notes) as it was.
+Built from the Grade's data (`missed`, `notes`, criteria), never by parsing its text: the
+reasons for each missed point, and the rest of the feedback (score line, strengths, red flags,
+round notes) to show as it is. A grade with no `missed` data (an LLM judge's, or one stored
+before grader 5) keeps its written feedback whole and its points without reasons.
 Leaves out: rendering itself (ui/render.py, rounds/base.py, reports/session.py).
-
-    feedback "Overall 2.1/5 (lean no hire).\nMissing: Labels arrive weeks late — why it matters:
-    the labels decide what the model learns …." → reasons {"Labels arrive weeks late.": "the
-    labels decide what the model learns …"}, text "Overall 2.1/5 (lean no hire)."
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from mockloop.grading.why import bare
+from mockloop.grading.explain import summary_lines
 from mockloop.models import Grade
-
-_MISSING = re.compile(r"^Missing: (?P<point>.+?) — why it matters: (?P<why>.+?)\.?$")
-_ALSO = re.compile(r"^\s*Also missing under “(?P<criterion>.+?)”: .+$")
 
 
 @dataclass
@@ -31,29 +22,13 @@ class FeedbackParts:
 
 
 def split_feedback(grade: Grade) -> FeedbackParts:
-    """The reasons given for missed points, and the feedback text without those lines.
-
-    Only lines about points the grade's criteria list as missing are taken out, so nothing is
-    lost: the renderer lists those points under their criterion.
-    """
-    points = {bare(p): p for c in grade.criteria for p in c.missing}
-    criteria = {c.description or c.criterion_id for c in grade.criteria if c.missing}
-    parts = FeedbackParts()
-    kept = []
-    for line in (grade.feedback or "").splitlines():
-        m = _MISSING.match(line)
-        if m and m.group("point") in points:
-            parts.reasons[points[m.group("point")]] = m.group("why")
-            continue
-        m = _ALSO.match(line)
-        if m and m.group("criterion") in criteria:
-            continue
-        kept.append(line)
-    parts.text = "\n".join(kept).strip()
-    return parts
+    """The reasons given for missed points, and the feedback to show beside the criteria."""
+    if not grade.missed:
+        return FeedbackParts({}, (grade.feedback or "").strip())
+    return FeedbackParts({m.point: m.why for m in grade.missed}, "\n".join(summary_lines(grade)))
 
 
 def missing_text(point: str, reasons: dict[str, str]) -> str:
-    """A missed point, with why it matters when the feedback gave a reason for it."""
+    """A missed point, with why it matters when the grade gives a reason for it."""
     why = reasons.get(point)
     return f"{point} — why it matters: {why}" if why else point
