@@ -89,11 +89,12 @@ def test_answers_are_graded_by_the_llm_judge(scripted, llm_start):
     scripted.enqueue("How does Adam differ from SGD with momentum?")
     s = llm_start("breadth", from_chat_model(scripted, "fake", retry=NO_WAIT), n=1)
     s.begin()
-    scripted.enqueue(judge_json(1.0, 0.0))
+    # A faithful judge: one of the two mechanism points (the judge is cross-checked offline)
+    scripted.enqueue(judge_json(0.5, 0.0))
     steps = s.answer("Adam rescales every step per parameter.")
     fb = steps[0]
     assert isinstance(fb, Feedback) and fb.grade.grader == "fake"
-    assert fb.grade.overall == pytest.approx(5 * 2 / 3, abs=0.01)
+    assert fb.grade.overall == pytest.approx(5 * 1 / 3, abs=0.01)
     assert "<answer>\nAdam rescales every step per parameter.\n</answer>" in scripted.sent_text()
     assert isinstance(steps[-1], Summary)
 
@@ -116,7 +117,7 @@ def test_a_429_with_a_malformed_retry_after_does_not_end_the_round(openai_server
     openai_server.enqueue(
         stream("How does Adam differ from SGD with momentum?"),
         status(429, retry_after="soon"),
-        judge_json(1.0, 0.0),
+        judge_json(0.5, 0.0),
     )
     s = llm_start("breadth", provider, n=1)
     s.begin()
