@@ -33,6 +33,8 @@ TOPICS = {
         "vanishing-exploding-gradients", "initialization", "normalization",
         "classification-metrics", "calibration", "ranking-metrics", "class-imbalance",
         "data-leakage", "cross-validation", "feature-selection", "model-selection",
+        "pca", "clustering", "knn", "naive-bayes", "trees-ensembles", "svm", "linear-models",
+        "statistics", "ab-testing", "cnn", "generative-models",
     },
     "nlp": {
         "transformer", "attention", "positional-encoding", "pretrained-lms", "tokenization",
