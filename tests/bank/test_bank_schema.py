@@ -34,7 +34,8 @@ TOPICS = {
         "classification-metrics", "calibration", "ranking-metrics", "class-imbalance",
         "data-leakage", "cross-validation", "feature-selection", "model-selection",
         "pca", "clustering", "knn", "naive-bayes", "trees-ensembles", "svm", "linear-models",
-        "statistics", "ab-testing", "cnn", "generative-models",
+        "statistics", "ab-testing", "cnn", "generative-models", "feature-engineering",
+        "embeddings",
     },
     "nlp": {
         "transformer", "attention", "positional-encoding", "pretrained-lms", "tokenization",
