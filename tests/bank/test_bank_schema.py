@@ -33,6 +33,9 @@ TOPICS = {
         "vanishing-exploding-gradients", "initialization", "normalization",
         "classification-metrics", "calibration", "ranking-metrics", "class-imbalance",
         "data-leakage", "cross-validation", "feature-selection", "model-selection",
+        "pca", "clustering", "knn", "naive-bayes", "trees-ensembles", "svm", "linear-models",
+        "statistics", "ab-testing", "cnn", "generative-models", "feature-engineering",
+        "embeddings",
     },
     "nlp": {
         "transformer", "attention", "positional-encoding", "pretrained-lms", "tokenization",

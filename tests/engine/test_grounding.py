@@ -1,7 +1,7 @@
 """Rounds grounded in the user's own notes, however they are tagged.
 
-A store of the sample corpus plus three notes a user wrote (a tagged breadth note on gradient
-boosting, an nlp-tagged note on mixture of experts, an untagged note on speculative decoding
+A store of the sample corpus plus three notes a user wrote (a tagged breadth note on hidden
+Markov models, an nlp-tagged note on mixture of experts, an untagged note on speculative decoding
 that only its folder places): the bank has no question on any of the three, so each becomes a
 derived question that leads its round; bank topics count as covered by what the notes say, not
 by how they are tagged.
@@ -21,16 +21,16 @@ from mockloop.rounds.notes import COVER_THRESHOLD, NotesIndex, derived_prompt
 from mockloop.sessions import SessionLog
 
 USER_NOTES = {
-    "breadth/gbdt.md": """---
-tags: [ml-breadth, breadth, gradient-boosting]
+    "breadth/hmm.md": """---
+tags: [ml-breadth, breadth, hidden-markov-models]
 ---
-# Gradient boosting
+# Hidden Markov model
 
-## How boosting works
-Gradient boosting fits an additive model stage by stage: each new shallow tree is fit to the
-negative gradient of the loss with respect to the current predictions, and added with a shrinkage
-factor (learning rate). XGBoost adds second-order gradients and regularization on leaf weights;
-LightGBM grows trees leaf-wise and uses histogram binning for speed.
+## How a hidden Markov model works
+A hidden Markov model has a chain of hidden states, each emitting an observation: transition
+probabilities link consecutive states and emission probabilities link a state to what it emits.
+The forward algorithm sums over state paths to score a sequence, Viterbi finds the most likely
+path by dynamic programming, and Baum-Welch fits the probabilities by expectation maximization.
 """,
     "nlp/moe.md": """---
 tags: [nlp]
@@ -100,7 +100,7 @@ def test_the_users_notes_lead_their_rounds(user_settings, user_retriever, seed):
     assert "nlp/speculative.md" in first, [q.prompt for q in nlp]  # untagged: its folder says nlp
     assert "nlp/moe.md" in first, [q.prompt for q in nlp]
     _, breadth = plan("breadth", user_settings, user_retriever, seed)
-    assert "breadth/gbdt.md" in [source_of(q, user_retriever) for q in breadth[:3]]
+    assert "breadth/hmm.md" in [source_of(q, user_retriever) for q in breadth[:3]]
     # The rest of the round is still the bank, not only notes.
     assert sum(q.source_chunk_id is None for q in breadth) >= 2
     assert sum(q.source_chunk_id is None for q in nlp) >= 2
@@ -118,9 +118,9 @@ def test_derived_questions_read_like_an_interviewer_and_keep_the_note(
         assert q.reference_answer == chunk.text  # graded against the note itself
         assert chunk.citation.startswith(source + " § ")
         assert q.prompt.endswith("?") and not q.prompt.startswith("Explain ")
-        assert "How it works" not in q.prompt and "How boosting works" not in q.prompt
+        assert "How it works" not in q.prompt and "How a hidden Markov model works" not in q.prompt
     assert "speculative decoding" in derived["nlp/speculative.md"].prompt
-    assert "gradient boosting" in derived["breadth/gbdt.md"].prompt
+    assert "hidden Markov model" in derived["breadth/hmm.md"].prompt
     assert "mixture of experts" in derived["nlp/moe.md"].prompt
     assert "routing" in derived["nlp/moe.md"].prompt
 
@@ -128,9 +128,9 @@ def test_derived_questions_read_like_an_interviewer_and_keep_the_note(
 def test_a_note_question_already_answered_does_not_lead_again(user_settings, user_retriever):
     log = SessionLog(Settings.from_env())
     s, first = plan("breadth", user_settings, user_retriever, seed=3, n=1, log=log)
-    assert source_of(first[0], user_retriever) == "breadth/gbdt.md"
+    assert source_of(first[0], user_retriever) == "breadth/hmm.md"
     s.begin()
-    s.answer("Boosting adds trees one after another.")
+    s.answer("Hidden states emit observations.")
     _, again = plan("breadth", user_settings, user_retriever, seed=3, n=1, log=log)
     assert again[0].id != first[0].id  # graded today: it comes back when it is due
 
