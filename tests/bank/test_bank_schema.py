@@ -36,7 +36,8 @@ TOPICS = {
     },
     "nlp": {
         "transformer", "attention", "positional-encoding", "pretrained-lms", "tokenization",
-        "peft", "efficient-attention", "rlhf", "rag", "nlp-evaluation",
+        "peft", "efficient-attention", "rlhf", "rag", "nlp-evaluation", "decoding",
+        "efficient-inference", "long-context",
     },
     "ranking": {
         "multi-stage-ranking", "two-tower", "wide-and-deep", "dcn", "user-interest-modeling",
