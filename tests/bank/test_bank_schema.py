@@ -42,7 +42,8 @@ TOPICS = {
     "ranking": {
         "multi-stage-ranking", "two-tower", "wide-and-deep", "dcn", "user-interest-modeling",
         "dhen", "multi-objective", "cold-start", "position-bias", "diversity",
-        "learning-to-rank", "ranking-metrics",
+        "learning-to-rank", "ranking-metrics", "candidate-generation", "exploration",
+        "calibration",
     },
     "behavioral": {
         "conflict", "failure", "leadership", "ambiguity", "impact", "influence",
