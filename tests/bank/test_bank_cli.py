@@ -13,6 +13,7 @@ from mockloop.cli import app
 from mockloop.models import ROUNDS
 
 runner = CliRunner()
+FLOORS = {"nlp": 35, "ranking": 30, "mlsd": 20, "deep-dive": 12}
 
 
 def _invoke(*args: str):
@@ -48,6 +49,7 @@ def test_list_json_parses_and_matches_the_bank(round_name):
             "tags": q.tags,
             "prompt": q.prompt,
         }
+    assert len(rows) >= FLOORS.get(round_name, 1)
 
 
 def test_list_json_without_a_round_covers_every_round():
@@ -56,6 +58,8 @@ def test_list_json_without_a_round_covers_every_round():
     counts = {name: sum(r["round"] == name for r in rows) for name in ROUNDS}
     assert counts == {name: len(bank.for_round(name)) for name in ROUNDS}
     assert len(rows) >= len(bank)  # plus coding problems once that package exists
+    for name, floor in FLOORS.items():
+        assert counts[name] >= floor, f"{name}: {counts[name]} < {floor}"
 
 
 def test_an_unknown_round_is_refused_with_the_rounds_on_offer():
@@ -76,6 +80,14 @@ def test_show_prints_prompt_reference_and_rubric():
         assert f"[{c.id}] {c.description}" in out
         assert all(f"+ {p}" in out for p in c.key_points)
         assert all(f"! {f}" in out for f in c.red_flags)
+
+
+def test_show_lists_a_design_scenarios_own_stage_prompts():
+    q = load_bank().get("mlsd.fraud-detection")
+    out = _invoke("show", q.id).output
+    assert q.stages, "every design scenario carries its own stage prompts"
+    for stage, text in q.stages.items():
+        assert f"{stage}: {text}" in out
 
 
 def test_show_an_unknown_id_fails_and_says_where_to_look():

@@ -56,7 +56,9 @@ TOPICS = {
 MLSD_SYSTEMS = {
     "feed-ranking", "search-ranking", "ads-ctr", "fraud-detection", "video-recommendation",
     "people-you-may-know", "harmful-content", "rag-assistant", "query-autocomplete",
-    "eta-prediction", "notification-ranking", "marketplace-search",
+    "eta-prediction", "notification-ranking", "marketplace-search", "visual-search",
+    "demand-forecasting", "credit-risk", "code-completion", "music-radio", "invoice-extraction",
+    "smart-reply",
 }  # fmt: skip
 
 MLSD_STAGES = [
