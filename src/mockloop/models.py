@@ -126,6 +126,8 @@ class Question(BaseModel):
     follow_ups: list[str] = Field(default_factory=list)
     reference_answer: str = ""
     rubric: Rubric | None = None
+    # system design: stage id (a rubric criterion id) → this scenario's own prompt for that stage
+    stages: dict[str, str] = Field(default_factory=dict)
     source_chunk_id: str | None = None  # set when the question was derived from a note
 
 

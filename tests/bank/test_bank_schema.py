@@ -39,12 +39,14 @@ TOPICS = {
     },
     "nlp": {
         "transformer", "attention", "positional-encoding", "pretrained-lms", "tokenization",
-        "peft", "efficient-attention", "rlhf", "rag", "nlp-evaluation",
+        "peft", "efficient-attention", "rlhf", "rag", "nlp-evaluation", "decoding",
+        "efficient-inference", "long-context",
     },
     "ranking": {
         "multi-stage-ranking", "two-tower", "wide-and-deep", "dcn", "user-interest-modeling",
         "dhen", "multi-objective", "cold-start", "position-bias", "diversity",
-        "learning-to-rank", "ranking-metrics",
+        "learning-to-rank", "ranking-metrics", "candidate-generation", "exploration",
+        "calibration",
     },
     "behavioral": {
         "conflict", "failure", "leadership", "ambiguity", "impact", "influence",
@@ -57,7 +59,9 @@ TOPICS = {
 MLSD_SYSTEMS = {
     "feed-ranking", "search-ranking", "ads-ctr", "fraud-detection", "video-recommendation",
     "people-you-may-know", "harmful-content", "rag-assistant", "query-autocomplete",
-    "eta-prediction", "notification-ranking", "marketplace-search",
+    "eta-prediction", "notification-ranking", "marketplace-search", "visual-search",
+    "demand-forecasting", "credit-risk", "code-completion", "music-radio", "invoice-extraction",
+    "smart-reply",
 }  # fmt: skip
 
 MLSD_STAGES = [

@@ -1,11 +1,18 @@
 """The `mockloop` command: a thin layer over the library, one module per area.
 
-notes.py (ingest, search, stats, forget, eval retrieval) · grading.py (grade, calibrate,
-eval grading) · interview.py (interview, sessions, resume, report, eval interviewer) ·
+bank.py (bank list, bank show) · notes.py (ingest, search, stats, forget, eval retrieval) ·
+grading.py (grade, calibrate, eval grading) · interview.py (interview, sessions, resume, report, eval interviewer) ·
 progress.py (progress, plan) · serve.py (serve).
 """
 
-from mockloop.cli import grading, interview, notes, progress, serve  # noqa: F401  (registers commands)
+from mockloop.cli import (  # noqa: F401  (registers commands)
+    bank,
+    grading,
+    interview,
+    notes,
+    progress,
+    serve,
+)
 from mockloop.cli.app import app
 
 

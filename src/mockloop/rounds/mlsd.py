@@ -2,7 +2,9 @@
 
 Stages are the prompt's rubric criteria in order (requirements and business objective → metrics
 → ML framing → data and labels → features → model and loss → offline eval → online eval/A-B →
-serving and scale → monitoring). Each stage's answer is graded against that stage's criterion;
+serving and scale → monitoring). Each scenario words its own stage prompts in the bank
+(`stages:`, e.g. for fraud: "Chargebacks arrive weeks late: what are your labels?"); the generic
+STAGE_QUESTIONS stand in for a stage a scenario leaves out. Each stage's answer is graded against that stage's criterion;
 one follow-up per stage probes its costliest missed point and points at the candidate's own
 notes that hold it (e.g. a note on position bias when labels come from clicks). The candidate
 may drive the order (`goto("serving")`, `/stage serving` in the terminal), and a stage the
@@ -65,7 +67,7 @@ class MlsdRound(RoundSession):
             chosen = picked[0]
         items = []
         for i, c in enumerate(chosen.rubric.criteria):
-            sub = stage_question(chosen, c, STAGE_QUESTIONS.get(c.id))
+            sub = stage_question(chosen, c, chosen.stages.get(c.id) or STAGE_QUESTIONS.get(c.id))
             text = (
                 sub.prompt
                 if i
