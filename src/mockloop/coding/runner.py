@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -145,6 +146,26 @@ class RunReport:
         return "\n".join(lines)
 
 
+# Gates: callables an embedding app registers (the web app: "am I served to the network?");
+# any that returns a reason stops every run before the code is written to disk. The terminal
+# registers none.
+_GATES: list[Callable[[], str | None]] = []
+
+
+def add_gate(gate: Callable[[], str | None]) -> None:
+    """Register a check run before any code is executed; it returns why not, or None."""
+    _GATES.append(gate)
+
+
+def blocked() -> str | None:
+    """The first reason a registered gate gives for not running code here, if any."""
+    for gate in list(_GATES):
+        why = gate()
+        if why:
+            return why
+    return None
+
+
 def child_env(tmp: str) -> dict[str, str]:
     """An allowlisted environment: nothing secret and no MOCKLOOP_* settings reach the code."""
     env = {k: os.environ[k] for k in ENV_ALLOW if k in os.environ}
@@ -182,6 +203,21 @@ def run_tests(
     if which == "all":
         tests += [(t, True) for t in problem.tests]
     report = RunReport(problem_id=problem.id, which=which)
+    why = blocked()
+    if why:
+        report.error = why
+        report.results = [
+            TestResult(
+                name=t.name or f"test {i + 1}",
+                status="not run",
+                input=_shown_input(t, hidden),
+                hidden=hidden,
+                large=t.large,
+                message=why,
+            )
+            for i, (t, hidden) in enumerate(tests)
+        ]
+        return report
     start = time.perf_counter()
     tmp = tempfile.mkdtemp(prefix="mockloop-run-")
     try:
