@@ -152,8 +152,8 @@ def test_exception_reports_the_last_traceback_line_and_line_number():
 def test_infinite_loop_is_stopped_within_the_limit_with_a_message():
     report = run("def add(a, b):\n    while True:\n        pass\n", test_s=0.5)
     assert [r.status for r in report.results] == ["timeout"] * 3
-    assert "time limit exceeded" in report.results[0].message
-    assert report.seconds < 30  # three 0.5 s budgets, not the 120 s wall clock
+    # each test is stopped by its own 0.5 s timer, not by the run's wall clock
+    assert all(r.message == "time limit exceeded: stopped after 0.5s" for r in report.results)
 
 
 def test_loop_that_swallows_the_timer_is_killed_by_the_wall_clock():

@@ -233,7 +233,13 @@ def coding_tab(ui, demo: gr.Blocks, state_ttl_s: int) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             with gr.Row():
-                problem = gr.Dropdown(cui.problem_choices(), value=RANDOM, label="Problem", scale=4)
+                problem = gr.Dropdown(
+                    cui.problem_choices(),
+                    value=RANDOM,
+                    label="Problem",
+                    scale=4,
+                    elem_id="ml-code-pick",
+                )
                 start = gr.Button("▶ Start problem", variant="primary", scale=1, min_width=160)
             statement = gr.Markdown(
                 "Pick a problem and press **Start problem**.", elem_id="ml-code-problem"
