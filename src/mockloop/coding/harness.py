@@ -28,6 +28,7 @@ import traceback
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+WALL_FACTOR = 30  # a test may wait (sleep, I/O) this many times its CPU budget before it stops
 
 
 class TestTimeout(BaseException):  # noqa: N818 — BaseException so `except Exception` cannot swallow it
@@ -151,7 +152,24 @@ def check_signature(fn, params: list[list]) -> str:
 
 
 def on_alarm(signum, frame):
-    raise TestTimeout()
+    raise TestTimeout("wall" if signum == signal.SIGALRM else "cpu")
+
+
+def arm(budget: float) -> None:
+    """Time limits are CPU time (fair on a busy machine); a wall limit catches code that sleeps."""
+    signal.setitimer(signal.ITIMER_PROF, budget)
+    signal.setitimer(signal.ITIMER_REAL, budget * WALL_FACTOR + 5)
+
+
+def disarm() -> None:
+    signal.setitimer(signal.ITIMER_PROF, 0)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def timeout_message(exc: TestTimeout, budget: float) -> str:
+    if exc.args and exc.args[0] == "wall":
+        return f"time limit exceeded: stopped after {budget * WALL_FACTOR + 5:g}s of waiting"
+    return f"time limit exceeded: stopped after {budget:g}s of CPU time"
 
 
 def emit(out, record: dict) -> None:
@@ -173,7 +191,8 @@ def run(job: dict, out) -> None:
         emit(out, {"fatal": "syntax error", "message": f"SyntaxError: {exc.msg}{line}"})
         return
     signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, float(job["load_s"]))
+    signal.signal(signal.SIGPROF, on_alarm)
+    arm(float(job["load_s"]))
     try:
         exec(code, ns)
     except TestTimeout:
@@ -189,7 +208,7 @@ def run(job: dict, out) -> None:
         emit(out, {"fatal": "error on load", "message": last_line(exc) + where(exc, path)})
         return
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        disarm()
     fn = ns.get(job["function"])
     if not callable(fn):
         emit(out, {"fatal": "missing function", "message": f"no function {job['function']}()"})
@@ -219,14 +238,14 @@ def run_test(i: int, test: dict, fn, job: dict, setup_ns: dict, writer, path: st
     except BaseException as exc:  # noqa: BLE001 — a broken test is reported, not raised
         return {**record, "status": "error", "message": "test setup failed: " + last_line(exc)}
     budget = float(test.get("time_s") or job["default_time_s"])
-    start = time.perf_counter()
-    signal.setitimer(signal.ITIMER_REAL, budget)
+    start = time.process_time()
+    arm(budget)
     try:
         got = eval(expr, env)
-        record["seconds"] = round(time.perf_counter() - start, 4)
-    except TestTimeout:
+        record["seconds"] = round(time.process_time() - start, 4)  # CPU seconds
+    except TestTimeout as exc:
         record.update(status="timeout", seconds=budget)
-        record["message"] = f"time limit exceeded: stopped after {budget:g}s"
+        record["message"] = timeout_message(exc, budget)
         return {**record, "stdout": writer.take()}
     except SystemExit as exc:
         record.update(status="error", message=f"called sys.exit({exc.code!r}); return the result")
@@ -245,7 +264,7 @@ def run_test(i: int, test: dict, fn, job: dict, setup_ns: dict, writer, path: st
         record.update(status="error", message=last_line(exc) + where(exc, path))
         return {**record, "stdout": writer.take()}
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        disarm()
     record["stdout"] = writer.take()
     return {**record, **judge(test, got, env)}
 
