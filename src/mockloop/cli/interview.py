@@ -192,7 +192,8 @@ def interview(
     typer.echo(
         f"Session {session.session_id} · {session.title} · model: {session.state.config.llm}"
     )
-    typer.echo(f"Commands: {COMMANDS}. Resume later with: mockloop resume {session.session_id}")
+    commands = "" if round_name == "coding" else f"Commands: {COMMANDS}. "  # its loop says its own
+    typer.echo(f"{commands}Resume later with: mockloop resume {session.session_id}")
     run_session(session)
 
 
