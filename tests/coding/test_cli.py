@@ -135,3 +135,15 @@ def test_quitting_after_a_failing_submission_still_stores_the_test_grade(tmp_pat
     assert "Submitted. " in result.output and "(ended early)" in result.output
     (grade,) = rows("SELECT overall FROM grades")
     assert grade["overall"] < 2.5
+
+
+@pytest.mark.slow
+def test_two_problems_each_get_their_starter_and_a_skipped_one_scores_zero():
+    result = run(
+        "interview", "--round", "coding", "--n", "5", "--seed", "0", input="/skip\n/quit\n"
+    )
+    out = result.output
+    assert out.count("Starter code:") == 2  # a round holds at most two problems
+    assert "[Question 2/2" in out
+    grades = rows("SELECT overall FROM grades ORDER BY id")
+    assert grades[0]["overall"] == 0.0

@@ -100,10 +100,12 @@ def run_coding_session(session, readline: Callable[[], str] | None = None) -> No
     readline = readline or sys.stdin.readline
     out = Printer(session.session_id)
     out.show(session.begin_iter())
-    draft = session.coding.get("code") or ""
-    if session.in_code_phase:
-        _show_starter(session, draft)
+    draft, shown = "", None
     while not session.finished:
+        current = session.current.question_id if session.current else None
+        if session.in_code_phase and current != shown:  # a new problem: its starter, a new draft
+            draft, shown = session.coding.get("code") or "", current
+            _show_starter(session, draft)
         line = _read_answer(readline)
         if line is None:
             typer.echo(
