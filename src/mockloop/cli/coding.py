@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from mockloop.cli.app import app
+from mockloop.cli.interview import ROUND_LOOPS, Printer, _read_answer
 
 coding_app = typer.Typer(
     help="Coding problems: list them, show one, check a solution file against its tests.",
@@ -95,8 +96,6 @@ CODING_COMMANDS = (
 
 def run_coding_session(session, readline: Callable[[], str] | None = None) -> None:
     """Drive the coding round from text input: a draft, runs, a submission, then the talk."""
-    from mockloop.cli.interview import Printer, _read_answer
-
     readline = readline or sys.stdin.readline
     out = Printer(session.session_id)
     out.show(session.begin_iter())
@@ -167,3 +166,6 @@ def _code_from(path: str) -> str | None:
     except (OSError, UnicodeDecodeError) as exc:
         typer.echo(f"Cannot read {path}: {exc}")
         return None
+
+
+ROUND_LOOPS["coding"] = run_coding_session

@@ -21,6 +21,8 @@ from mockloop.llm import LLMError
 from mockloop.models import ROUNDS, SPOKEN_ROUNDS
 
 COMMANDS = "/hint  /skip  /quit" + "  (system design: /stage NAME)"
+# Rounds with their own terminal loop register it here (cli/coding.py: the coding round).
+ROUND_LOOPS: dict[str, Callable] = {}
 
 
 def _read_answer(readline: Callable[[], str]) -> str | None:
@@ -94,10 +96,8 @@ class Printer:
 def run_session(session, readline: Callable[[], str] | None = None) -> None:
     """Drive a round from text input (stdin by default) until it ends or the input closes."""
     readline = readline or sys.stdin.readline
-    if session.name == "coding":  # code first, then talk: its own loop
-        from mockloop.cli.coding import run_coding_session
-
-        return run_coding_session(session, readline)
+    if session.name in ROUND_LOOPS:  # e.g. coding: code first, then talk
+        return ROUND_LOOPS[session.name](session, readline)
     out = Printer(session.session_id)
     out.show(session.begin_iter())
     while not session.finished:
