@@ -10,8 +10,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-Round = Literal["breadth", "nlp", "ranking", "mlsd", "behavioral", "deep-dive"]
-ROUNDS: tuple[str, ...] = ("breadth", "nlp", "ranking", "mlsd", "behavioral", "deep-dive")
+Round = Literal["breadth", "nlp", "ranking", "mlsd", "behavioral", "deep-dive", "coding"]
+ROUNDS: tuple[str, ...] = ("breadth", "nlp", "ranking", "mlsd", "behavioral", "deep-dive", "coding")
+# Rounds answered in words with questions from the question bank; the coding round's problems
+# live in mockloop.coding and are answered with code first (question-bank checks and the
+# interviewer eval cover these only).
+SPOKEN_ROUNDS: tuple[str, ...] = tuple(r for r in ROUNDS if r != "coding")
 
 HireSignal = Literal["strong no hire", "no hire", "lean hire", "hire", "strong hire"]
 HIRE_SIGNALS: tuple[str, ...] = ("strong no hire", "no hire", "lean hire", "hire", "strong hire")

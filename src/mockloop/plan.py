@@ -203,6 +203,10 @@ def make_plan(
     mix = progress.mix_weights(settings) if question_mix is None else question_mix
     mix = {b: float(mix.get(b, 0)) for b in progress.BUCKETS}
     rounds = [r for r in (rounds or list(ROUNDS)) if r in ROUNDS] or list(ROUNDS)
+    if "coding" in rounds and not any(q.round == "coding" for q in questions):
+        from mockloop.coding import coding_questions  # its problems live outside the bank
+
+        questions = [*questions, *coding_questions()]
     weights = _round_weights(conn, rounds, round_mix or {})
     topics = _topic_weights(conn, rounds, questions, mix)
     topic_weights = {(r, t): w for r in rounds for t, _, w in topics[r]}

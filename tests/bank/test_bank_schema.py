@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mockloop.bank import load_bank, load_questions
-from mockloop.models import ROUNDS, Question
+from mockloop.models import SPOKEN_ROUNDS, Question
 
 MIN_QUESTIONS = {
     "breadth": 60,
@@ -88,7 +88,7 @@ def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
 
-@pytest.mark.parametrize("round_name", ROUNDS)
+@pytest.mark.parametrize("round_name", SPOKEN_ROUNDS)
 def test_every_round_has_enough_questions(questions, round_name):
     found = len(_round(questions, round_name))
     assert found >= MIN_QUESTIONS[round_name], (

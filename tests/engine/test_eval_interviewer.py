@@ -11,7 +11,7 @@ from mockloop.evaluation.interviewer import (
     format_table,
     run_interviewer_eval,
 )
-from mockloop.models import ROUNDS, Question
+from mockloop.models import SPOKEN_ROUNDS, Question
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def eval_result(corpus_settings):
 
 @pytest.mark.slow
 def test_interviewer_eval_passes_on_every_round(eval_result):
-    assert [r.round for r in eval_result.rounds] == list(ROUNDS)
+    assert [r.round for r in eval_result.rounds] == list(SPOKEN_ROUNDS)
     assert eval_result.passed, eval_result.failures
 
 
@@ -47,7 +47,7 @@ def test_follow_ups_leaks_and_citations(eval_result):
 def test_table_has_a_row_per_round(eval_result):
     table = format_table(eval_result)
     assert table.splitlines()[0].startswith("| round |")
-    assert len(table.splitlines()) == 2 + len(ROUNDS)
+    assert len(table.splitlines()) == 2 + len(SPOKEN_ROUNDS)
 
 
 def test_simulated_candidates_say_what_their_kind_says():

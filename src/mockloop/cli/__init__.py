@@ -2,11 +2,12 @@
 
 bank.py (bank list, bank show) · notes.py (ingest, search, stats, forget, eval retrieval) ·
 grading.py (grade, calibrate, eval grading) · interview.py (interview, sessions, resume, report, eval interviewer) ·
-progress.py (progress, plan) · serve.py (serve).
+progress.py (progress, plan) · serve.py (serve) · coding.py (coding list, show, check).
 """
 
 from mockloop.cli import (  # noqa: F401  (registers commands)
     bank,
+    coding,
     grading,
     interview,
     notes,

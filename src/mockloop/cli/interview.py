@@ -3,6 +3,7 @@ mockloop.rounds, mockloop.sessions, mockloop.reports.session and mockloop.evalua
 
 In a round, each line typed is an answer; `/hint`, `/skip`, `/quit` and (system design)
 `/stage NAME` are commands; a line holding only `\"\"\"` starts and ends a multi-line answer.
+The coding round has its own loop (cli/coding.py: drafts, /run, /submit, clarifying questions).
 Closing the input (Ctrl-D) leaves the session open to `mockloop resume ID`.
 """
 
@@ -17,9 +18,11 @@ import typer
 from mockloop.cli.app import app, eval_app
 from mockloop.config import Settings
 from mockloop.llm import LLMError
-from mockloop.models import ROUNDS
+from mockloop.models import ROUNDS, SPOKEN_ROUNDS
 
 COMMANDS = "/hint  /skip  /quit" + "  (system design: /stage NAME)"
+# Rounds with their own terminal loop register it here (cli/coding.py: the coding round).
+ROUND_LOOPS: dict[str, Callable] = {}
 
 
 def _read_answer(readline: Callable[[], str]) -> str | None:
@@ -93,6 +96,8 @@ class Printer:
 def run_session(session, readline: Callable[[], str] | None = None) -> None:
     """Drive a round from text input (stdin by default) until it ends or the input closes."""
     readline = readline or sys.stdin.readline
+    if session.name in ROUND_LOOPS:  # e.g. coding: code first, then talk
+        return ROUND_LOOPS[session.name](session, readline)
     out = Printer(session.session_id)
     out.show(session.begin_iter())
     while not session.finished:
@@ -187,7 +192,8 @@ def interview(
     typer.echo(
         f"Session {session.session_id} · {session.title} · model: {session.state.config.llm}"
     )
-    typer.echo(f"Commands: {COMMANDS}. Resume later with: mockloop resume {session.session_id}")
+    commands = "" if round_name == "coding" else f"Commands: {COMMANDS}. "  # its loop says its own
+    typer.echo(f"{commands}Resume later with: mockloop resume {session.session_id}")
     run_session(session)
 
 
@@ -280,7 +286,7 @@ def eval_interviewer(
     """Simulated candidates through every round, offline: orderings, targeting, leaks, citations."""
     from mockloop.evaluation.interviewer import default_corpus, format_table, run_interviewer_eval
 
-    chosen = [r.strip() for r in rounds.split(",")] if rounds else list(ROUNDS)
+    chosen = [r.strip() for r in rounds.split(",")] if rounds else list(SPOKEN_ROUNDS)
     if use_home:
         result = run_interviewer_eval(Settings.from_env(), rounds=chosen, n=n)
     else:

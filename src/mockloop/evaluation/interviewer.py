@@ -27,7 +27,7 @@ from pathlib import Path
 
 from mockloop.config import Settings
 from mockloop.db import connect
-from mockloop.models import ROUNDS, Question
+from mockloop.models import SPOKEN_ROUNDS, Question
 from mockloop.rounds.followups import all_points, leaks, nearest_point
 
 CANDIDATES = ("strong", "partial", "off-topic", "empty", "injection")
@@ -231,7 +231,7 @@ def run_interviewer_eval(
         retriever, _ = open_retriever(settings)
     out = []
     with tempfile.TemporaryDirectory(prefix="mockloop-eval-db-") as tmp:
-        for name in rounds or list(ROUNDS):
+        for name in rounds or list(SPOKEN_ROUNDS):
             out.append(evaluate_round(name, settings, retriever, n, Path(tmp)))
     return EvalResult(out)
 

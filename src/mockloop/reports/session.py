@@ -58,6 +58,10 @@ _WHO = {
     "answer": "You",
     "skip": "You",
     "feedback": "Feedback",
+    "clarify": "You (clarifying question)",
+    "clarification": "Interviewer",
+    "run": "You (ran the examples)",
+    "submit": "You (submitted)",
 }
 
 
@@ -72,6 +76,11 @@ def _turn_text(t: Turn) -> str:
                 f"\n\n_{el:.0f}s{' — over the time budget' if t.meta.get('over_budget') else ''}_"
             )
         return text
+    if t.kind in ("run", "submit"):  # the coding round's code, with how it did
+        result = f"{t.meta.get('passed', 0)}/{t.meta.get('total', 0)} tests passed"
+        if t.meta.get("error"):
+            result += f" — {t.meta['error']}"
+        return f"```python\n{t.text}\n```\n\n_{result}_"
     if t.kind == "question" and t.meta.get("suggestion"):
         return f"{t.text}\n\n_{t.meta['suggestion']}_"
     if t.kind == "follow_up" and t.meta.get("note"):

@@ -43,6 +43,7 @@ from mockloop.rounds.base import (
 )
 from mockloop.rounds.behavioral import BehavioralRound
 from mockloop.rounds.breadth import BreadthRound
+from mockloop.rounds.coding import CodingRound
 from mockloop.rounds.deep_dive import DeepDiveRound
 from mockloop.rounds.mlsd import MlsdRound
 from mockloop.rounds.nlp import NlpRound
@@ -51,7 +52,15 @@ from mockloop.sessions import SessionLog
 
 ROUND_CLASSES: dict[str, type[RoundSession]] = {
     cls.name: cls
-    for cls in (BreadthRound, MlsdRound, DeepDiveRound, BehavioralRound, NlpRound, RankingRound)
+    for cls in (
+        BreadthRound,
+        MlsdRound,
+        DeepDiveRound,
+        BehavioralRound,
+        NlpRound,
+        RankingRound,
+        CodingRound,
+    )
 }
 assert set(ROUND_CLASSES) == set(ROUNDS), "every round in models.ROUNDS needs a module"
 

@@ -1,4 +1,5 @@
-"""The page: four tabs (Interview, Notes, Batch grading, Progress) wired to UiApp handlers.
+"""The page: five tabs (Interview, Coding, Notes, Batch grading, Progress) wired to handlers
+(UiApp in handlers.py; the Coding tab's in coding.py).
 
 Every event has a stable `api_name`, so gradio_client can drive the same handlers the buttons
 do: start_round, answer, hint, skip, end_round, ingest, sources, forget, search, batch_grade,
@@ -19,6 +20,7 @@ import gradio as gr
 
 from mockloop.config import Settings
 from mockloop.ui import render
+from mockloop.ui.coding import coding_tab
 from mockloop.ui.handlers import SESSION_HEADERS, InterviewState, UiApp, close_state
 from mockloop.ui.uploads import BATCH_TYPES, NOTE_TYPES
 
@@ -172,6 +174,8 @@ def build_app(settings: Settings | None = None, ui: UiApp | None = None) -> gr.B
         with gr.Tabs():
             with gr.Tab("Interview", id="interview"):
                 _interview_tab(ui)
+            with gr.Tab("Coding", id="coding"):
+                coding_tab(ui, demo, STATE_TTL_S)
             with gr.Tab("Notes", id="notes"):
                 notes = _notes_tab(ui, status)
             with gr.Tab("Batch grading", id="batch"):

@@ -36,6 +36,7 @@ ROUND_TITLES = {
     "behavioral": "Behavioral",
     "nlp": "NLP depth",
     "ranking": "Ranking depth",
+    "coding": "Coding (the Coding tab has the editor)",
 }
 
 
