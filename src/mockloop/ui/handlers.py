@@ -26,7 +26,7 @@ import gradio as gr
 
 from mockloop.config import Settings
 from mockloop.ui import render
-from mockloop.ui.uploads import BATCH_TYPES, NOTE_TYPES, stage
+from mockloop.ui.uploads import BATCH_TYPES, NOTE_TYPES, received_by, stage
 
 log = logging.getLogger("mockloop.ui")
 
@@ -102,6 +102,9 @@ class UiApp:
         # Whether the page is served to others (a login, or a non-loopback address): then the
         # folder box may not read the server's disk unless MOCKLOOP_ALLOW_SERVER_FOLDERS=1.
         self.exposed: Callable[[], bool] = lambda: False
+        # Which file paths the upload handlers may read: files in Gradio's upload folder; once
+        # the page is built, only the ones its upload route received (build_app sets this).
+        self.received: Callable[[str], bool] = received_by(None)
 
     # -- shared resources ------------------------------------------------------------------
     def retriever(self):
@@ -432,7 +435,13 @@ class UiApp:
         from mockloop.notes.ingest import IngestSummary, ingest
         from mockloop.store import StoreError
 
-        staged = stage(files, self.settings.home / "uploads" / "notes", NOTE_TYPES, self.upload_cap)
+        staged = stage(
+            files,
+            self.settings.home / "uploads" / "notes",
+            NOTE_TYPES,
+            self.upload_cap,
+            received=self.received,
+        )
         paths: list[Path] = list(staged.paths)
         problems = list(staged.refused)
         folder = (folder or "").strip()
@@ -537,7 +546,11 @@ class UiApp:
         if not file:
             return ("Upload a .csv or .jsonl file of answers first.", [], hidden, hidden, hidden)
         staged = stage(
-            [file], self.settings.home / "uploads" / "batch", BATCH_TYPES, self.upload_cap
+            [file],
+            self.settings.home / "uploads" / "batch",
+            BATCH_TYPES,
+            self.upload_cap,
+            received=self.received,
         )
         if not staged.paths:
             name, why = staged.refused[0]
