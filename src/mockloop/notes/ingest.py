@@ -71,6 +71,7 @@ class IngestSummary:
     files_seen: int = 0
     ignored: int = 0  # files of types mockloop does not read (images, ...)
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (path, source): name taken
+    safe_named: list[str] = field(default_factory=list)  # sources whose names were not UTF-8
     store_location: str = ""
 
     @property
@@ -88,6 +89,12 @@ class IngestSummary:
             out.append(f"stored {path} as {source}: another folder already has a note at that path")
         if len(self.renamed) > RENAMED_SHOWN:
             out.append(f"... and {len(self.renamed) - RENAMED_SHOWN} more named after their folder")
+        for source in self.safe_named[:RENAMED_SHOWN]:
+            out.append(
+                f"stored as {source}: its file name is not valid UTF-8 (bytes shown as \\xNN)"
+            )
+        if len(self.safe_named) > RENAMED_SHOWN:
+            out.append(f"... and {len(self.safe_named) - RENAMED_SHOWN} more such names")
         out.append(
             f"files: {self.added} added, {self.changed} changed, {self.unchanged} unchanged, "
             f"{self.removed} removed, {len(self.skipped)} skipped (of {self.files_seen} seen)"
@@ -201,6 +208,7 @@ class _Run:
                 if root.readable:  # a missing drive or a corrupt zip removes nothing
                     roots.append(root)
                 for item in _enumerate(path, root, self.cap, stack, self.summary):
+                    item = _storable_item(item, self.summary)
                     if item.location is not None:
                         if item.location in locations:
                             continue  # the same file again (through another root, a symlink)
@@ -600,6 +608,40 @@ def _still_there(row) -> bool:
 # --- enumeration --------------------------------------------------------------------------
 
 
+def storable(text: str) -> str:
+    """A name that can be hashed, stored and printed. Linux hands undecodable bytes in file
+    names over as lone surrogates, which UTF-8 refuses; they become `\\xNN` text, so one name
+    maps to one stable source across runs.
+
+        >>> storable("caf\\udce9.md")
+        'caf\\\\xe9.md'
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _storable_item(item, summary: IngestSummary):
+    """A SourceFile or Skip with every name made storable; a renamed source is reported."""
+    if item.location is not None:
+        item.location = storable(item.location)
+    item.display = storable(item.display)
+    if isinstance(item, SourceFile):
+        item.root = storable(item.root)
+        rel = storable(item.rel)
+        if rel != item.rel:
+            summary.safe_named.append(rel)
+            item.rel = rel
+    return item
+
+
 @dataclass
 class _Root:
     """One path given to ingest."""
@@ -611,7 +653,7 @@ class _Root:
     @classmethod
     def of(cls, path: Path) -> _Root:
         path = path.expanduser()
-        key = os.path.realpath(path)
+        key = storable(os.path.realpath(path))
         folder = Path(key)
         if folder.suffix.lower() == ".zip":
             folder = folder.with_suffix("")  # `Export.zip` holds `Export/...`
@@ -766,7 +808,7 @@ def _zip_entries(
         zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else zpath)
         stack.enter_context(zf)
         infos = sorted(zf.infolist(), key=lambda i: i.filename)
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError) as e:
         yield Skip(zloc, display, f"corrupt zip: {e}", keeps=True)
         return
     names = {prefix + clean_path(i.filename) for i in infos}
