@@ -75,11 +75,14 @@ def ingest(
 
     try:
         with progress:
-            summary = run_ingest(paths, settings, on_progress=on_progress)
+            summary = run_ingest(
+                paths, settings, on_progress=on_progress, on_notice=progress.console.print
+            )
     except StoreError as e:
         _fail(f"error: {e}", 2)
     for line in summary.lines():
-        typer.echo(line)
+        if line not in summary.notes:  # already said, as it happened
+            typer.echo(line)
     if not summary.ok:
         where = ", ".join(str(p) for p in paths)
         _fail(

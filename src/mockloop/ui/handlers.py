@@ -476,13 +476,14 @@ class UiApp:
 
         try:
             with self.notes_lock:
-                summary = ingest(paths, self.settings, on_progress=on_progress)
+                summary = ingest(paths, self.settings, on_progress=on_progress, on_notice=_toast)
         except StoreError as exc:
             return (f"✗ {friendly_error(exc)}", *self._sources_outputs())
         finally:
             self._notes_changed()
         summary.skipped[:0] = problems
-        return (render.ingest_summary_md(summary), *self._sources_outputs())
+        said = "".join(f"\n\n{render.escape_md(line)}" for line in summary.notes)
+        return (render.ingest_summary_md(summary) + said, *self._sources_outputs())
 
     def _sources_outputs(self) -> tuple:
         sources = self.sources()
@@ -584,8 +585,12 @@ class UiApp:
         out_jsonl = write_results(summary.results, out_dir / f"{source.stem}-results.jsonl")
         files = [self.export(p) if summary.results else None for p in (out_csv, out_jsonl, report)]
         buttons = [gr.update(value=f, visible=f is not None) for f in files]
+        repeats = "".join(
+            f"\n\nRow {n} repeats row {first}: the same grade is given."
+            for n, first in summary.duplicates
+        )
         return (
-            render.batch_summary_md(summary, source.name),
+            render.batch_summary_md(summary, source.name) + repeats,
             render.batch_rows(summary.results),
             *buttons,
         )
@@ -658,6 +663,14 @@ class UiApp:
             *figs,
             _frame(SESSION_HEADERS, rows),
         )
+
+
+def _toast(message: str) -> None:
+    """Say something in the page while a handler still runs (a long embedding ahead)."""
+    try:
+        gr.Info(message, duration=15)
+    except Exception:  # noqa: BLE001 — outside a request (tests, scripts) there is no page
+        log.info("%s", message)
 
 
 def _frame(headers: list[str], rows: list[list]):
