@@ -7,7 +7,9 @@ an empty data dir of its own; yields (url, settings, auth). Each test module get
 from __future__ import annotations
 
 import socket
+import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -53,3 +55,22 @@ def served_with_login(tmp_path_factory):
     wait_for(url)
     yield url, settings
     demo.close()
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engine"))
+from fake_openai import FakeOpenAIServer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def fake_llm():
+    """The OpenAI-compatible stub on 127.0.0.1 (tests/engine/fake_openai.py), emptied per test."""
+    server = FakeOpenAIServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm_server(fake_llm):
+    fake_llm.reset()
+    yield fake_llm
+    fake_llm.reset()
