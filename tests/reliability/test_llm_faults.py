@@ -89,7 +89,7 @@ def test_a_truncated_stream_is_asked_again_whole(llm_server, tmp_path):
     steps = list(session.begin_iter())
     assert asks(steps) == [QUESTION], [(s.kind, getattr(s, "text", "")) for s in steps]
     assert any("cut off; it was asked again" in n for n in notices(steps))
-    stored = connect(settings).execute("SELECT text FROM turns WHERE kind = 'ask'").fetchall()
+    stored = connect(settings).execute("SELECT text FROM turns WHERE kind = 'question'").fetchall()
     assert [r[0] for r in stored] == [QUESTION]
 
 
