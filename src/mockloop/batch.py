@@ -62,6 +62,7 @@ class BatchSummary:
     graded: int = 0
     reused: int = 0
     filtered: int = 0
+    duplicates: list[tuple[int, int]] = field(default_factory=list)  # (row, the row it repeats)
     problems: list[Problem] = field(default_factory=list)
     results: list[dict] = field(default_factory=list)
     out: Path | None = None
@@ -74,10 +75,11 @@ class BatchSummary:
     def lines(self, source: str = "input") -> list[str]:
         out = [p.line(source) for p in self.problems]
         mean = sum(r["overall"] for r in self.results) / len(self.results) if self.results else 0.0
+        repeats = f", {len(self.duplicates)} repeating an earlier row" if self.duplicates else ""
         out.append(
             f"{self.rows} rows: {len(self.results)} graded ({self.graded} new, {self.reused} "
-            f"from an earlier run), {self.skipped} skipped, {self.filtered} filtered out; "
-            f"mean overall {mean:.2f}/5"
+            f"from an earlier run{repeats}), {self.skipped} skipped, {self.filtered} filtered "
+            f"out; mean overall {mean:.2f}/5"
         )
         if self.out:
             out.append(f"results: {self.out}")
@@ -86,13 +88,49 @@ class BatchSummary:
         return out
 
 
+CSV_READ_LIMIT = (
+    64 * 1024 * 1024
+)  # the csv module's own cap (128 KB by default), set above any upload
+MAX_FIELD_CHARS = 1_000_000  # a longer cell makes its row a bad row; the batch goes on
+
+
+class EncodingProblem(ValueError):
+    """The file's bytes are not text mockloop can read; the message says why and how to fix it."""
+
+
 def _decode(raw: bytes) -> str:
+    """UTF-8 (bad bytes kept as surrogates, reported per row), or UTF-16 with its byte-order mark.
+
+    UTF-16 without a mark is refused with a reason rather than read as rows of NUL bytes."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise EncodingProblem(
+                f"invalid UTF-16 at byte {exc.start}; save the file as UTF-8"
+            ) from None
+    head = raw[:4096]
+    if head and head.count(b"\x00") * 4 >= len(head):
+        raise EncodingProblem(
+            "looks like UTF-16 (or another wide encoding) without a byte-order mark; "
+            "save the file as UTF-8"
+        )
     text = raw.decode("utf-8", errors="surrogateescape")
     return text[1:] if text.startswith("\ufeff") else text
 
 
 def _has_bad_bytes(values: Iterable) -> bool:
     return any(isinstance(v, str) and any("\udc80" <= ch <= "\udcff" for ch in v) for v in values)
+
+
+def _oversized(values: Iterable) -> str | None:
+    longest = max((len(v) for v in values if isinstance(v, str)), default=0)
+    if longest <= MAX_FIELD_CHARS:
+        return None
+    return (
+        f"a cell holds {longest:,} characters, over the {MAX_FIELD_CHARS:,} limit "
+        "(is a quote left open?)"
+    )
 
 
 def read_table(path: Path) -> tuple[list[tuple[int, dict]], list[Problem]]:
@@ -102,39 +140,76 @@ def read_table(path: Path) -> tuple[list[tuple[int, dict]], list[Problem]]:
         raw = path.read_bytes()
     except OSError as exc:
         return [], [Problem(0, f"cannot read file: {exc.strerror or exc}")]
-    text = _decode(raw)
+    try:
+        text = _decode(raw)
+    except EncodingProblem as exc:
+        return [], [Problem(0, str(exc))]
     if not text.strip():
         return [], [Problem(0, "the file is empty")]
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        return _read_jsonl(text)
+    return _read_csv(text)
+
+
+def _read_jsonl(text: str) -> tuple[list[tuple[int, dict]], list[Problem]]:
+    # "\n" only: JSON strings may hold U+2028, U+0085 or a lone "\r", which splitlines() breaks on.
     rows: list[tuple[int, dict]] = []
     problems: list[Problem] = []
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        n = 0
-        for line in text.splitlines():
-            if not line.strip():
-                continue
-            n += 1
-            if _has_bad_bytes([line]):
-                problems.append(Problem(n, "not valid UTF-8 text"))
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(Problem(n, f"not valid JSON ({exc.msg} at column {exc.colno})"))
-                continue
-            if not isinstance(obj, dict):
-                problems.append(Problem(n, "a JSON line must be an object"))
-                continue
-            rows.append((n, obj))
-        return rows, problems
+    n = 0
+    for line in text.split("\n"):
+        line = line.removesuffix("\r")
+        if not line.strip():
+            continue
+        n += 1
+        if _has_bad_bytes([line]):
+            problems.append(Problem(n, "not valid UTF-8 text"))
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(n, f"not valid JSON ({exc.msg} at column {exc.colno})"))
+            continue
+        if not isinstance(obj, dict):
+            problems.append(Problem(n, "a JSON line must be an object"))
+            continue
+        too_long = _oversized(obj.values())
+        if too_long:
+            problems.append(Problem(n, too_long))
+            continue
+        rows.append((n, obj))
+    return rows, problems
+
+
+def _read_csv(text: str) -> tuple[list[tuple[int, dict]], list[Problem]]:
+    rows: list[tuple[int, dict]] = []
+    problems: list[Problem] = []
+    if csv.field_size_limit() < CSV_READ_LIMIT:  # process-wide, so only ever raised
+        csv.field_size_limit(CSV_READ_LIMIT)
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
-        return [], [Problem(0, "no header row")]
-    for n, rec in enumerate(reader, start=1):
+    try:
+        if not reader.fieldnames:
+            return [], [Problem(0, "no header row")]
+    except csv.Error as exc:
+        return [], [Problem(0, f"the header row cannot be read: {exc}")]
+    n = 0
+    while True:
+        n += 1
+        try:
+            rec = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # one unreadable record is one bad row
+            problems.append(Problem(n, f"cannot be read as CSV: {exc}"))
+            continue
         if None in rec:  # more cells than header columns
             problems.append(Problem(n, f"{len(rec[None])} more cells than the header has columns"))
             continue
         if _has_bad_bytes(rec.values()) or _has_bad_bytes(rec.keys()):
             problems.append(Problem(n, "not valid UTF-8 text"))
+            continue
+        too_long = _oversized(rec.values())
+        if too_long:
+            problems.append(Problem(n, too_long))
             continue
         rows.append((n, {k: v for k, v in rec.items() if k is not None}))
     return rows, problems
@@ -360,12 +435,17 @@ def grade_batch(
     bar = tqdm(
         total=len(todo), disable=not progress, file=sys.stderr, desc="grading", unit="answer"
     )
+    first_row: dict[str, int] = {}  # content key → the row of this file graded with it first
     with cpath.open("a", encoding="utf-8") as fh:
         for i, (n, row, question, answer, key) in enumerate(todo):
             if i % PREFETCH_ROWS == 0:  # encode the next block's texts in a few large batches
                 block = [(q, a) for _, _, q, a, k in todo[i : i + PREFETCH_ROWS] if k not in cache]
                 prefetch(block, settings)
-            if key in cache:
+            if key in first_row:  # the same question and answer twice in this file
+                grade = Grade.model_validate(cache[key])
+                summary.duplicates.append((n, first_row[key]))
+                say(f"{source.name} row {n} repeats row {first_row[key]}: the same grade is given")
+            elif key in cache:
                 grade = Grade.model_validate(cache[key])
                 summary.reused += 1
             else:
@@ -387,6 +467,7 @@ def grade_batch(
                 fh.flush()
                 cache[key] = grade.model_dump(mode="json")
                 summary.graded += 1
+            first_row.setdefault(key, n)
             summary.results.append(result_row(n, row, question, grade))
             bar.update(1)
     bar.close()

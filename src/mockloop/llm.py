@@ -80,12 +80,37 @@ class MalformedOutput(ValueError):
     """The reply was not the JSON object asked for, or failed its validation."""
 
 
+class TruncatedReply(LLMError):
+    """The reply stopped early: no finish reason on a stream, the token limit, or mid-sentence."""
+
+
+TIMEOUT_ENV = "MOCKLOOP_LLM_TIMEOUT"  # seconds per request
+RETRIES_ENV = "MOCKLOOP_LLM_RETRIES"  # tries after the first one
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 3  # total tries per call
     base_delay: float = 0.5  # seconds; doubled each retry
     max_delay: float = 30.0  # cap on one wait, Retry-After included
     timeout: float = 60.0  # per request, seconds
+    timeouts_before_offline: int = 2  # timed-out requests before a provider stops calling
+
+    @classmethod
+    def from_env(cls, timeout: float | None = None) -> RetryPolicy:
+        """Timeout (MOCKLOOP_LLM_TIMEOUT, or `timeout`) and retries (MOCKLOOP_LLM_RETRIES);
+        a malformed value is an LLMError that names the variable."""
+        try:
+            if timeout is None:
+                timeout = float(os.environ.get(TIMEOUT_ENV, "") or cls.timeout)
+            retries = int(os.environ.get(RETRIES_ENV, "") or cls.attempts - 1)
+        except ValueError:
+            raise LLMError(
+                f"{TIMEOUT_ENV} must be a number of seconds and {RETRIES_ENV} a whole number"
+            ) from None
+        if not (math.isfinite(timeout) and timeout > 0) or retries < 0:
+            raise LLMError(f"{TIMEOUT_ENV} must be above 0 and {RETRIES_ENV} 0 or more")
+        return cls(attempts=retries + 1, timeout=timeout)
 
 
 def resolve_key(env_var: str, *, provider: str = "") -> str:
@@ -205,12 +230,17 @@ class ChatProvider(Provider):
         self._secrets = tuple(s for s in secrets if s)
         self.sleep = sleep  # tests record waits instead of sleeping
         self.supports_schema = _has_native_schema(model)
+        self.timeouts = 0  # timed-out requests so far; a provider lives for one round
+        # OpenAI-compatible streams always end with a finish reason; a stream without one was cut.
+        self.require_finish = False
 
     # -- public -------------------------------------------------------------------------------
     def text(self, messages: list[Message], *, stream: bool = False) -> Iterator[str]:
+        """The reply as text pieces. A reply that stops early (see `truncated`) is retried when
+        nothing was yielded yet; otherwise it raises TruncatedReply after its pieces."""
         lc = _to_langchain(messages)
         if not stream:
-            yield self._with_retries(lambda: _content(self.model.invoke(lc)))
+            yield self._with_retries(lambda: self._whole(lc))
             return
         yield from self._stream(lc)
 
@@ -251,30 +281,68 @@ class ChatProvider(Provider):
             return parsed if isinstance(parsed, schema) else schema.model_validate(parsed)
         return parse_json_reply(_content(self.model.invoke(lc)), schema)
 
+    def _whole(self, lc: list) -> str:
+        reply = self.model.invoke(lc)
+        text = _content(reply)
+        finish = _finish_reason(reply)  # only the token limit: fakes and some servers omit it
+        why = truncated(text, finish, require_finish=False) if finish else None
+        if why:
+            raise TruncatedReply(f"{self.name}: the reply was cut off ({why})")
+        return text
+
     def _stream(self, lc: list) -> Iterator[str]:
         for attempt in range(1, self.retry.attempts + 1):
-            started = False
+            self._check_timeouts()
+            started, text, finish = False, "", None
             try:
                 for chunk in self.model.stream(lc):
+                    finish = _finish_reason(chunk) or finish
                     piece = _content(chunk)
                     if piece:
                         started = True
+                        text += piece
                         yield piece
+                why = truncated(text, finish, require_finish=self.require_finish)
+                if why:
+                    raise TruncatedReply(f"{self.name}: the reply was cut off ({why})")
                 return
             except Exception as exc:  # noqa: BLE001 — classified below
+                self._count_timeout(exc)
                 if started or not _retryable(exc) or attempt == self.retry.attempts:
                     raise self._error(exc, attempt) from None
+                self._check_timeouts()
                 self.sleep(self._delay(exc, attempt))
 
     def _with_retries(self, call: Callable[[], Any]) -> Any:
         for attempt in range(1, self.retry.attempts + 1):
+            self._check_timeouts()
             try:
                 return call()
             except Exception as exc:  # noqa: BLE001 — classified below
+                self._count_timeout(exc)
                 if not _retryable(exc) or attempt == self.retry.attempts:
                     raise self._error(exc, attempt) from None
+                self._check_timeouts()
                 self.sleep(self._delay(exc, attempt))
         raise AssertionError("unreachable")
+
+    def _count_timeout(self, exc: BaseException) -> None:
+        if "timeout" in type(exc).__name__.lower():
+            self.timeouts += 1
+
+    def _check_timeouts(self) -> None:
+        """After `timeouts_before_offline` timed-out requests the model is not called again:
+        the provider turns offline (rounds then use their templates and the offline grader)
+        and this one error says so."""
+        limit = self.retry.timeouts_before_offline
+        if limit and self.timeouts >= limit and not self.is_offline:
+            self.is_offline = True
+            raise LLMError(
+                f"{self.name} timed out {self.timeouts} times (each after "
+                f"{self.retry.timeout:g} s); the rest of this round runs offline"
+            )
+        if self.is_offline:
+            raise LLMError(f"{self.name} is not called again in this round (it kept timing out)")
 
     def _delay(self, exc: BaseException, attempt: int) -> float:
         wait = retry_after_seconds(exc)
@@ -366,6 +434,8 @@ def describe_failure(exc: BaseException) -> str:
         return f"request rejected ({code})"
     if "timeout" in name:
         return "timed out"
+    if isinstance(exc, TruncatedReply):
+        return str(exc).split(": ", 1)[-1]
     if "connection" in name:
         return "could not connect"
     if isinstance(exc, ValueError | ValidationError):
@@ -379,6 +449,33 @@ def _to_langchain(messages: list[Message]) -> list:
 
     kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
     return [kinds[role](content=content) for role, content in messages]
+
+
+_SENTENCE_END = re.compile(r"""[.?!:;…)\]"'`*>|]\s*$|```\s*$""")
+
+
+def truncated(text: str, finish: str | None, *, require_finish: bool = False) -> str | None:
+    """Why a reply looks cut off, or None: the token limit, no finish reason where one is
+    required, or no finish reason and the text stops mid-sentence.
+
+        >>> truncated("What would you monitor first?", "stop")
+        >>> truncated("What would you monitor", None)
+        'it stops mid-sentence'
+    """
+    if finish in ("length", "max_tokens"):
+        return "it hit the token limit"
+    if finish is None and text.strip():
+        if require_finish:
+            return "the stream ended without a finish reason"
+        if not _SENTENCE_END.search(text):
+            return "it stops mid-sentence"
+    return None
+
+
+def _finish_reason(message: Any) -> str | None:
+    meta = getattr(message, "response_metadata", None) or {}
+    reason = meta.get("finish_reason") or meta.get("stop_reason")
+    return str(reason) if reason else None
 
 
 def _content(message: Any) -> str:
@@ -425,7 +522,7 @@ def get_provider(
     spec = (spec or "offline").strip()
     if spec == "offline":
         return OfflineProvider()
-    retry = retry or RetryPolicy()
+    retry = retry or RetryPolicy.from_env()
     if spec.startswith(("http://", "https://")):
         return _openai_compatible(spec, retry, model_kwargs)
     if ":" not in spec:
@@ -484,9 +581,11 @@ def _openai_compatible(spec: str, retry: RetryPolicy, kwargs: dict) -> ChatProvi
         **kwargs,
     )
     secrets = (key or "", parts.password or "")
-    return ChatProvider(
+    provider = ChatProvider(
         chat, f"{base_url} ({model})", retry=retry, secrets=secrets, key_env_var=env_var
     )
+    provider.require_finish = True
+    return provider
 
 
 def from_chat_model(model: Any, name: str = "chat-model", **kwargs: Any) -> ChatProvider:
@@ -494,11 +593,33 @@ def from_chat_model(model: Any, name: str = "chat-model", **kwargs: Any) -> Chat
     return ChatProvider(model, name, **kwargs)
 
 
+# Query parameters that carry a credential rather than name one (`key_env` names a variable).
+_CREDENTIAL_PARAM = re.compile(
+    r"(^|[_-])(api[_-]?key|key|token|secret|password|passwd|pwd|auth|authorization|"
+    r"credentials?|sig|signature|bearer)$|^(access|refresh|id)[_-]?token$",
+    re.IGNORECASE,
+)
+_CREDENTIAL_TEXT = re.compile(r"\b(sk|pk|rk|xox[abp]|gh[pousr]|hf)[-_][A-Za-z0-9_\-]{8,}")
+
+
 def safe_spec(spec: str | None) -> str:
-    """The spec as it may be stored or shown: credentials in a URL are removed."""
+    """The spec as it may be stored or shown: a URL loses any user:password@ and every
+    credential-like query parameter (`api_key=`, `token=`, ...); `model=` and `key_env=` stay.
+
+        >>> safe_spec("http://u:pw@127.0.0.1:8000/v1?model=x&api_key=sk-abc123456789")
+        'http://127.0.0.1:8000/v1?model=x'
+    """
+    from urllib.parse import parse_qsl, urlencode
+
     spec = (spec or "offline").strip()
     if spec.startswith(("http://", "https://")):
         parts = urlsplit(spec)
         netloc = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
-    return spec
+        kept = [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k.lower() in ("key_env", "key-env") or not _CREDENTIAL_PARAM.search(k)
+        ]
+        query = urlencode([(k, _CREDENTIAL_TEXT.sub("***", v)) for k, v in kept], safe=":/*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+    return _CREDENTIAL_TEXT.sub("***", spec)

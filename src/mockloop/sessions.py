@@ -205,7 +205,7 @@ class SessionLog:
         return SessionInfo(
             id=row["id"],
             round=row["round"],
-            llm=row["llm"],
+            llm=safe_spec(row["llm"]),  # rows written before credentials were stripped
             status=row["status"],
             started_at=row["started_at"],
             ended_at=row["ended_at"],

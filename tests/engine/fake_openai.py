@@ -2,7 +2,8 @@
 
 Tests queue replies (`server.enqueue(...)`) and then drive the real client code against
 `server.base_url`; every request body and header set is kept in `server.requests`.
-Reply kinds: text, stream (SSE), status (429 with Retry-After, 500, 401), slow, malformed.
+Reply kinds: text, stream (SSE), cut (a stream that stops early), status (429 with
+Retry-After, 500, 401), slow, malformed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 @dataclass
 class Reply:
-    kind: str = "text"  # text · stream · status · slow · malformed
+    kind: str = "text"  # text · stream · cut · status · slow · malformed
     content: str = ""
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
@@ -40,6 +41,11 @@ def status(code: int, retry_after: str | None = None, body: str | None = None) -
 
 def slow(content: str, delay: float) -> Reply:
     return Reply("slow", content, delay=delay)
+
+
+def cut(content: str, finish: str | None = None) -> Reply:
+    """A stream that ends early: no finish reason and no [DONE] (or finish="length")."""
+    return Reply("cut", content, headers={"finish": finish} if finish else {})
 
 
 def malformed() -> Reply:
@@ -151,7 +157,7 @@ class FakeOpenAIServer:
             )
         elif reply.kind == "malformed":
             self._send(handler, 200, b'{"id": "chatcmpl-test", "choices": [', "application/json")
-        elif reply.kind == "stream":
+        elif reply.kind in ("stream", "cut"):
             handler.send_response(200)
             handler.send_header("Content-Type", "text/event-stream")
             handler.send_header("Connection", "close")
@@ -162,7 +168,10 @@ class FakeOpenAIServer:
                 _chunk({"content": w + (" " if i < len(words) - 1 else "")})
                 for i, w in enumerate(words)
             ]
-            parts += [_chunk({}, "stop"), b"data: [DONE]\n\n"]
+            if reply.kind == "stream":
+                parts += [_chunk({}, "stop"), b"data: [DONE]\n\n"]
+            elif reply.headers.get("finish"):
+                parts += [_chunk({}, reply.headers["finish"]), b"data: [DONE]\n\n"]
             for part in parts:
                 handler.wfile.write(part)
                 handler.wfile.flush()

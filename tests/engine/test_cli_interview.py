@@ -161,6 +161,7 @@ def test_bad_round_and_unknown_session_are_explained(corpus_home):
     assert result.exit_code == 2 and "mockloop sessions" in result.output
 
 
+@pytest.mark.reliability
 def test_key_never_reaches_output_or_database(corpus_home, openai_server, monkeypatch):
     from fake_openai import status
 
@@ -200,6 +201,7 @@ def _wait_for(lines: queue.Queue, needle: str, seen: list[str], timeout: float =
 
 
 @pytest.mark.slow
+@pytest.mark.reliability
 def test_kill_minus_9_then_resume_continues_where_it_stopped(tmp_path):
     env = {**os.environ, "MOCKLOOP_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
     cmd = [*MOCKLOOP, "interview", "--round", "breadth", "--n", "3", "--seed", "5"]

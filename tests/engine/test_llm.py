@@ -24,6 +24,8 @@ from mockloop.llm import (
 
 FAST = RetryPolicy(attempts=3, base_delay=0.25, max_delay=5.0, timeout=0.5)
 
+pytestmark = pytest.mark.reliability  # the LLM fault kinds (issue 15)
+
 
 class Pick(BaseModel):
     choice: str

@@ -13,6 +13,8 @@ from mockloop.rounds import Ask, Delta, Feedback, Notice, Summary, start_round
 
 NO_WAIT = RetryPolicy(attempts=2, base_delay=0.0, timeout=5)
 
+pytestmark = pytest.mark.reliability  # the LLM fault kinds (issue 15)
+
 
 def judge_json(mechanism: float, tradeoffs: float, missing=()) -> str:
     return json.dumps(

@@ -43,6 +43,7 @@ def test_ingest_writes_every_chunk_with_its_citation(vault, settings):
     assert hit.tags == ["nlp", "fine-tuning", "peft"]
 
 
+@pytest.mark.reliability
 def test_bad_inputs_are_each_skipped_with_one_reason_and_the_run_goes_on(tmp_path, monkeypatch):
     root = write_tree(tmp_path / "notes", {"good.md": "# Good\nA note that loads fine."})
     bad = {
@@ -256,6 +257,7 @@ def crash_setup(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.reliability
 @pytest.mark.parametrize(
     "crash_at",
     ["after_upsert:1", "after_delete:1", "after_manifest:1", "after_manifest:3", "after_remove:1"],
@@ -282,6 +284,7 @@ def test_ingest_killed_at_any_step_then_rerun_matches_an_uninterrupted_run(
 
 
 @pytest.mark.slow
+@pytest.mark.reliability
 def test_chunks_written_by_a_killed_run_for_a_file_deleted_before_the_rerun_are_removed(
     tmp_path, crash_setup
 ):

@@ -9,6 +9,7 @@ Closing the input (Ctrl-D) leaves the session open to `mockloop resume ID`.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -17,7 +18,7 @@ import typer
 
 from mockloop.cli.app import app, eval_app
 from mockloop.config import Settings
-from mockloop.llm import LLMError
+from mockloop.llm import TIMEOUT_ENV, LLMError
 from mockloop.models import ROUNDS, SPOKEN_ROUNDS
 
 COMMANDS = "/hint  /skip  /quit" + "  (system design: /stage NAME)"
@@ -150,6 +151,12 @@ def interview(
         "--llm",
         help="offline (default) | provider:model | http://host:port/v1?model=NAME&key_env=VAR",
     ),
+    llm_timeout: float | None = typer.Option(
+        None,
+        "--llm-timeout",
+        help="Seconds per model request (env MOCKLOOP_LLM_TIMEOUT; default 60). Two timeouts "
+        "in a round and the rest of it runs offline.",
+    ),
     feedback: str = typer.Option(
         "each", "--feedback", help="each: after every answer · end: at the end."
     ),
@@ -172,6 +179,10 @@ def interview(
         raise typer.BadParameter(f"choose one of {', '.join(ROUNDS)}", param_hint="--round")
     if feedback not in ("each", "end"):
         raise typer.BadParameter("each or end", param_hint="--feedback")
+    if llm_timeout is not None:
+        if not llm_timeout > 0:
+            raise typer.BadParameter("a number of seconds above 0", param_hint="--llm-timeout")
+        os.environ[TIMEOUT_ENV] = f"{llm_timeout:g}"  # read by llm.RetryPolicy.from_env
     settings = _settings(mix)
     if round_name == "deep-dive" and project is None:
         project = _pick_project(settings, sys.stdin.readline)

@@ -29,6 +29,25 @@ ChromaUrl = Annotated[
 err = Console(stderr=True)
 
 
+def shown(name: str) -> str:
+    """A source name safe to print: control characters (newlines, escapes) and Unicode format
+    characters (right-to-left overrides, isolates, zero-width marks) become visible escapes, so
+    a file name cannot fake another line or reorder what the terminal shows.
+
+        >>> shown("evil\\u202egpj.md\\nfiles: 0")
+        'evil\\\\u202egpj.md\\\\nfiles: 0'
+    """
+    import unicodedata
+
+    out = []
+    for ch in name:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs"):
+            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def _settings(chroma_url: str | None = None, **overrides) -> Settings:
     return Settings.from_env(chroma_url=chroma_url or None, **overrides)
 
@@ -75,11 +94,14 @@ def ingest(
 
     try:
         with progress:
-            summary = run_ingest(paths, settings, on_progress=on_progress)
+            summary = run_ingest(
+                paths, settings, on_progress=on_progress, on_notice=progress.console.print
+            )
     except StoreError as e:
         _fail(f"error: {e}", 2)
     for line in summary.lines():
-        typer.echo(line)
+        if line not in summary.notes:  # already said, as it happened
+            typer.echo(line)
     if not summary.ok:
         where = ", ".join(str(p) for p in paths)
         _fail(
@@ -158,7 +180,7 @@ def stats(chroma_url: ChromaUrl = None) -> None:
     else:
         typer.echo("last ingest: never")
     for name, n in sources.items():
-        typer.echo(f"  {n:4d}  {name}")
+        typer.echo(f"  {n:4d}  {shown(name)}")
 
 
 @app.command()

@@ -33,6 +33,7 @@ import json
 import os
 import signal
 import stat
+import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
@@ -51,6 +52,13 @@ from mockloop.store import Store, open_store
 RENAMED_SHOWN = 10  # files named after their folder listed one per line; the rest are counted
 EMBED_BATCH = 256  # chunks embedded and written per step: big enough to keep the encoder busy
 ProgressFn = Callable[[str, int, int], None]  # (what: "files" | "chunks", done, total)
+NoticeFn = Callable[[str], None]  # a line worth saying before the run ends (a long embedding)
+ZIP_MAX_DEPTH = 3  # zips inside zips (Notion splits big exports once; deeper is suspicious)
+ZIP_MEMBERS_ENV, ZIP_MEMBERS_DEFAULT = "MOCKLOOP_ZIP_MAX_MEMBERS", 20_000
+ZIP_MB_ENV, ZIP_MB_DEFAULT = "MOCKLOOP_ZIP_MAX_MB", 512  # uncompressed size of what is read
+CHUNK_BUDGET_ENV, CHUNK_BUDGET_DEFAULT = "MOCKLOOP_MAX_CHUNKS", 50_000  # new chunks per run
+LARGE_FILE_CHUNKS = 2_000  # a file this big gets a time estimate before it is embedded
+SPILL_BLOCK = 1 << 20  # inner zips are copied to a temp file this many bytes at a time
 
 # Test-only: "after_upsert:2" makes the process SIGKILL itself at the 2nd time it reaches that
 # point, so the interrupted-ingest test exercises a real kill -9 at a known step.
@@ -71,6 +79,8 @@ class IngestSummary:
     files_seen: int = 0
     ignored: int = 0  # files of types mockloop does not read (images, ...)
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (path, source): name taken
+    safe_named: list[str] = field(default_factory=list)  # sources whose names were not UTF-8
+    notes: list[str] = field(default_factory=list)  # said during the run (time estimates)
     store_location: str = ""
 
     @property
@@ -88,6 +98,13 @@ class IngestSummary:
             out.append(f"stored {path} as {source}: another folder already has a note at that path")
         if len(self.renamed) > RENAMED_SHOWN:
             out.append(f"... and {len(self.renamed) - RENAMED_SHOWN} more named after their folder")
+        for source in self.safe_named[:RENAMED_SHOWN]:
+            out.append(
+                f"stored as {source}: its file name is not valid UTF-8 (bytes shown as \\xNN)"
+            )
+        if len(self.safe_named) > RENAMED_SHOWN:
+            out.append(f"... and {len(self.safe_named) - RENAMED_SHOWN} more such names")
+        out += self.notes
         out.append(
             f"files: {self.added} added, {self.changed} changed, {self.unchanged} unchanged, "
             f"{self.removed} removed, {len(self.skipped)} skipped (of {self.files_seen} seen)"
@@ -147,6 +164,7 @@ def ingest(
     paths: list[Path | str],
     settings: Settings | None = None,
     on_progress: ProgressFn | None = None,
+    on_notice: NoticeFn | None = None,
 ) -> IngestSummary:
     """Bring the store up to date with these folders, files or .zip exports."""
     settings = settings or Settings.from_env()
@@ -154,7 +172,8 @@ def ingest(
     with _exclusive(settings):
         conn = db.connect(settings)
         try:
-            return _Run(settings, store, conn, on_progress).run([Path(p) for p in paths])
+            run = _Run(settings, store, conn, on_progress, on_notice)
+            return run.run([Path(p) for p in paths])
         finally:
             conn.close()
 
@@ -175,14 +194,25 @@ def _exclusive(settings: Settings):
 
 
 class _Run:
-    def __init__(self, settings: Settings, store: Store, conn, on_progress: ProgressFn | None):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        conn,
+        on_progress: ProgressFn | None,
+        on_notice: NoticeFn | None = None,
+    ):
         self.settings = settings
         self.store = store
         self.conn = conn
         self.progress = on_progress or (lambda what, done, total: None)
+        self.on_notice = on_notice or (lambda line: None)
         self.summary = IngestSummary(store_location=store.location)
         self.run_id = uuid.uuid4().hex
         self.cap = int(settings.max_file_mb * 1024 * 1024)
+        self.caps = _Caps.from_env(self.cap)
+        self.budget = _env_int(CHUNK_BUDGET_ENV, CHUNK_BUDGET_DEFAULT)
+        self.rate: float | None = None  # chunks embedded per second, once measured
         self.manifest = {r["source"]: dict(r) for r in conn.execute("SELECT * FROM manifest")}
         self.store_ids = store.ids()
         self.pending_before = _pending(conn)
@@ -200,7 +230,8 @@ class _Run:
                 root = _Root.of(path)
                 if root.readable:  # a missing drive or a corrupt zip removes nothing
                     roots.append(root)
-                for item in _enumerate(path, root, self.cap, stack, self.summary):
+                for item in _enumerate(path, root, self.caps, stack, self.summary):
+                    item = _storable_item(item, self.summary)
                     if item.location is not None:
                         if item.location in locations:
                             continue  # the same file again (through another root, a symlink)
@@ -308,7 +339,7 @@ class _Run:
         self.progress("files", 0, total)
         for done, f in enumerate(files, start=1):
             work = self._prepare(f)
-            if work is not None:
+            if work is not None and self._within_budget(work):
                 batch.append(work)
                 pending += sum(1 for c in work.chunks if c.id not in self.store_ids)
                 self.chunks_total += len({c.id for c in work.chunks} - self.store_ids)
@@ -317,6 +348,42 @@ class _Run:
                     batch, pending = [], 0
             self.progress("files", done, total)
         self._flush(batch)
+
+    def _within_budget(self, work: _Work) -> bool:
+        """Whether this file's new chunks fit the run's budget; say how long a big one takes."""
+        new = len({c.id for c in work.chunks} - self.store_ids)
+        if self.chunks_total + new > self.budget:
+            self.summary.skipped.append(
+                (
+                    work.file.display,
+                    f"would add {new:,} chunks (about {_duration(new / self._rate(work))} to "
+                    f"embed), over this run's budget of {self.budget:,} new chunks "
+                    f"({self.chunks_total:,} already planned); split the file or raise "
+                    f"{CHUNK_BUDGET_ENV}",
+                )
+            )
+            return False
+        if new >= LARGE_FILE_CHUNKS:
+            self._notice(
+                f"{work.file.display}: {new:,} chunks to embed, about "
+                f"{_duration(new / self._rate(work))} on this machine"
+            )
+        return True
+
+    def _rate(self, work: _Work) -> float:
+        """Chunks embedded per second: measured in this run, else on a few of these chunks."""
+        if self.rate is None:
+            from mockloop.embeddings import encode
+
+            sample = [chunk_passage(c) for c in work.chunks[:32]]
+            started = time.perf_counter()
+            encode(sample, self.settings.embed_model)
+            self.rate = len(sample) / max(time.perf_counter() - started, 1e-3)
+        return self.rate
+
+    def _notice(self, line: str) -> None:
+        self.summary.notes.append(line)
+        self.on_notice(line)
 
     def _prepare(self, f: SourceFile) -> _Work | None:
         """Read, hash and (if new or changed) chunk one file; None when nothing is to be written."""
@@ -389,7 +456,10 @@ class _Run:
         # Slices of 64 keep the chunk bar moving; the encoder batches 64 at a time anyway.
         parts = []
         for start in range(0, len(texts), 64):
+            started = time.perf_counter()
             parts.append(encode(texts[start : start + 64], self.settings.embed_model))
+            if len(parts[-1]) >= 32:  # a full slice: a fair measure of this machine's speed
+                self.rate = len(parts[-1]) / max(time.perf_counter() - started, 1e-3)
             self.chunks_done += len(parts[-1])
             self.progress("chunks", self.chunks_done, max(self.chunks_total, self.chunks_done))
         import numpy as np
@@ -600,6 +670,40 @@ def _still_there(row) -> bool:
 # --- enumeration --------------------------------------------------------------------------
 
 
+def storable(text: str) -> str:
+    """A name that can be hashed, stored and printed. Linux hands undecodable bytes in file
+    names over as lone surrogates, which UTF-8 refuses; they become `\\xNN` text, so one name
+    maps to one stable source across runs.
+
+        >>> storable("caf\\udce9.md")
+        'caf\\\\xe9.md'
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        raw = text.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _storable_item(item, summary: IngestSummary):
+    """A SourceFile or Skip with every name made storable; a renamed source is reported."""
+    if item.location is not None:
+        item.location = storable(item.location)
+    item.display = storable(item.display)
+    if isinstance(item, SourceFile):
+        item.root = storable(item.root)
+        rel = storable(item.rel)
+        if rel != item.rel:
+            summary.safe_named.append(rel)
+            item.rel = rel
+    return item
+
+
 @dataclass
 class _Root:
     """One path given to ingest."""
@@ -611,7 +715,7 @@ class _Root:
     @classmethod
     def of(cls, path: Path) -> _Root:
         path = path.expanduser()
-        key = os.path.realpath(path)
+        key = storable(os.path.realpath(path))
         folder = Path(key)
         if folder.suffix.lower() == ".zip":
             folder = folder.with_suffix("")  # `Export.zip` holds `Export/...`
@@ -629,7 +733,7 @@ class _Root:
 
 
 def _enumerate(
-    path: Path, root: _Root, cap: int, stack: ExitStack, summary: IngestSummary
+    path: Path, root: _Root, caps: _Caps, stack: ExitStack, summary: IngestSummary
 ) -> Iterator:
     path = path.expanduser()
     if not path.exists():
@@ -637,11 +741,11 @@ def _enumerate(
         yield Skip(None, str(path), kind)
         return
     if path.is_dir():
-        yield from _walk(path, root.key, cap, stack, summary)
+        yield from _walk(path, root.key, caps, stack, summary)
     elif path.suffix.lower() == ".zip":
-        yield from _zip_entries(path, "", root.key, cap, stack, summary, str(path), root.key)
+        yield from _zip_entries(path, "", root.key, caps, stack, summary, str(path), root.key)
     elif path.suffix.lower() in SUPPORTED_SUFFIXES:
-        yield from _disk_file(path, clean_path(path.name), root.key, cap)
+        yield from _disk_file(path, clean_path(path.name), root.key, caps.file)
     else:
         summary.ignored += 1
 
@@ -656,7 +760,7 @@ def _dangling(path: Path) -> str:
     return "broken symlink"
 
 
-def _walk(top: Path, root: str, cap: int, stack: ExitStack, summary: IngestSummary) -> Iterator:
+def _walk(top: Path, root: str, caps: _Caps, stack: ExitStack, summary: IngestSummary) -> Iterator:
     """Every supported file under `top`, sorted, following symlinks but never in a loop."""
     visiting: list[tuple[int, int]] = []
 
@@ -710,10 +814,10 @@ def _walk(top: Path, root: str, cap: int, stack: ExitStack, summary: IngestSumma
                 yield Skip(os.path.realpath(p), str(p), _dangling(p))
             elif suffix == ".zip":
                 yield from _zip_entries(
-                    p, source + "/", root, cap, stack, summary, str(p), os.path.realpath(p)
+                    p, source + "/", root, caps, stack, summary, str(p), os.path.realpath(p)
                 )
             else:
-                yield from _disk_file(p, source, root, cap)
+                yield from _disk_file(p, source, root, caps.file)
         visiting.pop()
 
     yield from visit(top, PurePosixPath(""))
@@ -746,51 +850,77 @@ def _disk_file(p: Path, rel: str, root: str, cap: int) -> Iterator:
         yield SourceFile(rel, location, str(p), root, st.st_size, p.read_bytes)
 
 
+@dataclass
+class _Caps:
+    """Limits on what one run reads: a file, and per archive its members and bytes."""
+
+    file: int
+    zip_members: int = ZIP_MEMBERS_DEFAULT
+    zip_bytes: int = ZIP_MB_DEFAULT * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, file: int) -> _Caps:
+        return cls(
+            file,
+            _env_int(ZIP_MEMBERS_ENV, ZIP_MEMBERS_DEFAULT),
+            _env_int(ZIP_MB_ENV, ZIP_MB_DEFAULT) * 1024 * 1024,
+        )
+
+
 def _zip_entries(
     zpath: Path | None,
     prefix: str,
     root: str,
-    cap: int,
+    caps: _Caps,
     stack: ExitStack,
     summary: IngestSummary,
     display: str,
     zloc: str,
-    data: bytes | None = None,
+    fileobj=None,
     depth: int = 0,
 ) -> Iterator:
     """Files inside a zip (and zips inside it, as Notion splits big exports), as SourceFiles.
-    `zloc` is the zip's own location; an entry's is `zloc!/entry name`."""
-    import io
-
+    `zloc` is the zip's own location; an entry's is `zloc!/entry name`. An inner zip is copied
+    to a temporary file (never held in memory) and read from there; an archive with too many
+    members, or more bytes to read than the cap, is skipped whole with the reason."""
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data) if data is not None else zpath)
+        zf = zipfile.ZipFile(fileobj if fileobj is not None else zpath)
         stack.enter_context(zf)
         infos = sorted(zf.infolist(), key=lambda i: i.filename)
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError) as e:
         yield Skip(zloc, display, f"corrupt zip: {e}", keeps=True)
+        return
+    too_many = _zip_over_caps(infos, caps)
+    if too_many:
+        yield Skip(zloc, display, too_many, keeps=True)
         return
     names = {prefix + clean_path(i.filename) for i in infos}
     for info in infos:
         name = info.filename
         parts = PurePosixPath(name).parts
-        if info.is_dir() or any(p.startswith(".") or p == "__MACOSX" for p in parts):
+        if info.is_dir() or any(p.startswith(".") and p != ".." or p == "__MACOSX" for p in parts):
             continue
         suffix = PurePosixPath(name).suffix.lower()
         rel = prefix + clean_path(name)
         location = f"{zloc}!/{name}"
         shown = f"{display}/{name}"
-        if suffix == ".zip" and depth < 3:
-            if info.file_size > cap:
-                yield Skip(location, shown, _too_big(info.file_size, None, cap))
-                continue
-            try:
-                inner = zf.read(info)
-            except Exception as e:
-                yield Skip(location, shown, f"cannot read zip entry: {e}", keeps=True)
-                continue
-            yield from _zip_entries(
-                None, rel + "/", root, cap, stack, summary, shown, location, inner, depth + 1
-            )
+        if _unsafe_member(name):
+            yield Skip(location, shown, "unsafe path inside the zip (.. or absolute); not read")
+            continue
+        if suffix == ".zip":
+            if depth >= ZIP_MAX_DEPTH:
+                yield Skip(location, shown, f"zip nested more than {ZIP_MAX_DEPTH} levels deep")
+            elif info.file_size > caps.file:
+                yield Skip(location, shown, _too_big(info.file_size, None, caps.file))
+            else:
+                try:
+                    spilled = stack.enter_context(_spill(zf, info))
+                except Exception as e:  # noqa: BLE001 — a broken member skips only itself
+                    yield Skip(location, shown, f"cannot read zip entry: {e}", keeps=True)
+                    continue
+                yield from _zip_entries(
+                    None, rel + "/", root, caps, stack, summary, shown, location, spilled, depth + 1
+                )
             continue
         if suffix not in SUPPORTED_SUFFIXES:
             summary.ignored += 1
@@ -802,12 +932,48 @@ def _zip_entries(
             )
         elif info.flag_bits & 0x1:
             yield Skip(location, shown, "encrypted zip entry")
-        elif info.file_size > cap:
-            yield Skip(location, shown, _too_big(info.file_size, None, cap))
+        elif info.file_size > caps.file:
+            yield Skip(location, shown, _too_big(info.file_size, None, caps.file))
         elif info.file_size == 0:
             yield Skip(location, shown, "empty file")
         else:
             yield SourceFile(rel, location, shown, root, info.file_size, _zip_reader(zf, info))
+
+
+def _unsafe_member(name: str) -> bool:
+    """A member named with `..` or an absolute path (zip-slip): never a note's own name."""
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts
+
+
+def _zip_over_caps(infos: list[zipfile.ZipInfo], caps: _Caps) -> str | None:
+    """Why an archive is too big to read (members, or bytes of what would be read), if it is."""
+    if len(infos) > caps.zip_members:
+        return (
+            f"archive holds {len(infos):,} members, over the {caps.zip_members:,} cap "
+            f"(raise it with {ZIP_MEMBERS_ENV})"
+        )
+    wanted = (".zip", *SUPPORTED_SUFFIXES)
+    total = sum(i.file_size for i in infos if PurePosixPath(i.filename).suffix.lower() in wanted)
+    if total > caps.zip_bytes:
+        return (
+            f"archive would unpack to {total / 1024 / 1024:,.0f} MB of notes, over the "
+            f"{caps.zip_bytes / 1024 / 1024:g} MB cap (raise it with {ZIP_MB_ENV})"
+        )
+    return None
+
+
+@contextmanager
+def _spill(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """An inner archive copied to an anonymous temp file, a block at a time; removed on exit."""
+    import tempfile
+
+    with tempfile.TemporaryFile(prefix="mockloop-zip-") as tmp:
+        with zf.open(info) as member:
+            while block := member.read(SPILL_BLOCK):
+                tmp.write(block)
+        tmp.seek(0)
+        yield tmp
 
 
 def _zip_reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], bytes]:
@@ -828,6 +994,15 @@ def _too_big(size: int, settings: Settings | None, cap: int | None = None) -> st
     )
 
 
+def _duration(seconds: float) -> str:
+    """A rough duration: `40 s`, `3 min`, `1.5 h`."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _numbered(source: str, n: int) -> str:
     """`name (n).md`: two Notion pages with one title clean to one path."""
     path = PurePosixPath(source)
@@ -839,6 +1014,15 @@ def _pending(conn) -> dict[str, set[str]]:
         row["key"]: set(json.loads(row["value"]))
         for row in conn.execute("SELECT key, value FROM meta WHERE key LIKE 'pending:%'")
     }
+
+
+def _env_int(name: str, default: int) -> int:
+    """A positive whole number from the environment, or the default when unset or malformed."""
+    try:
+        value = int(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
 
 
 def _crash_plan() -> list | None:

@@ -8,10 +8,12 @@ the candidate's text and never markup.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from jinja2 import Environment
 
+from mockloop.llm import safe_spec
 from mockloop.models import Grade
 from mockloop.reports.feedback import missing_text, split_feedback
 from mockloop.sessions import SessionInfo, SessionLog, Turn
@@ -65,11 +67,23 @@ _WHO = {
 }
 
 
-def _turn_text(t: Turn) -> str:
+def _md_safe(text: str) -> str:
+    """Text from an answer or a model, as Markdown that shows it rather than runs it: raw HTML
+    (`<script>`, `<img onerror=...>`) is escaped, so a viewer renders the characters.
+
+        >>> _md_safe("<img src=x onerror=alert(1)> & more")
+        '&lt;img src=x onerror=alert(1)&gt; &amp; more'
+    """
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _turn_text(t: Turn, safe=_md_safe) -> str:
+    """A turn's text for the transcript; `safe` escapes what came from the candidate or a model
+    (HTML passes `str`: its template autoescapes)."""
     if t.kind == "skip":
         return "(skipped)"
     if t.kind == "answer":
-        text = t.text or "(empty answer)"
+        text = safe(t.text) if t.text else "(empty answer)"
         el = t.meta.get("elapsed_s")
         if el is not None:
             text += (
@@ -82,10 +96,10 @@ def _turn_text(t: Turn) -> str:
             result += f" — {t.meta['error']}"
         return f"```python\n{t.text}\n```\n\n_{result}_"
     if t.kind == "question" and t.meta.get("suggestion"):
-        return f"{t.text}\n\n_{t.meta['suggestion']}_"
+        return f"{safe(t.text)}\n\n_{safe(t.meta['suggestion'])}_"
     if t.kind == "follow_up" and t.meta.get("note"):
-        return f"{t.text}\n\n_{t.meta['note']}_"
-    return t.text
+        return f"{safe(t.text)}\n\n_{safe(t.meta['note'])}_"
+    return safe(t.text)
 
 
 def _md_grade(g: Grade) -> list[str]:
@@ -96,21 +110,21 @@ def _md_grade(g: Grade) -> list[str]:
     lines += ["| criterion | score | evidence | missing |", "|---|---|---|---|"]
     parts = split_feedback(g)  # each missed point once: in the table, with its why
     for c in g.criteria:
-        ev = "<br>".join(f"“{e.quote}”" for e in c.covered) or "—"
-        miss = "<br>".join(missing_text(m, parts.reasons) for m in c.missing) or "—"
+        ev = "<br>".join(f"“{_md_safe(e.quote)}”" for e in c.covered) or "—"
+        miss = "<br>".join(_md_safe(missing_text(m, parts.reasons)) for m in c.missing) or "—"
         lines.append(
             f"| {c.description or c.criterion_id} | {c.score:.2f} | {_cell(ev)} | {_cell(miss)} |"
         )
     lines.append("")
     if g.red_flags:
-        lines += [f"- Red flag: {f}" for f in g.red_flags] + [""]
+        lines += [f"- Red flag: {_md_safe(f)}" for f in g.red_flags] + [""]
     if parts.text:
-        lines += [parts.text, ""]
+        lines += [_md_safe(parts.text), ""]
     if g.citations:
         lines.append("Notes that hold what was missed:")
         lines += [f"- {c.label}" + (f" — {c.point}" if c.point else "") for c in g.citations]
         lines.append("")
-    lines += [f"> {n}" for n in g.notices]
+    lines += [f"> {_md_safe(n)}" for n in g.notices]
     return lines
 
 
@@ -125,7 +139,7 @@ def session_markdown(info: SessionInfo, turns: list[Turn]) -> str:
         "",
         f"- Started {info.started_at[:19].replace('T', ' ')} UTC · status {info.status}"
         + (f" · ended {info.ended_at[:19].replace('T', ' ')}" if info.ended_at else ""),
-        f"- Model: {info.llm} · feedback: {info.config.get('feedback', 'each')}",
+        f"- Model: {safe_spec(info.llm)} · feedback: {info.config.get('feedback', 'each')}",
         f"- Graded answers: {info.answered}"
         + (f" · mean {info.mean:.1f}/5" if info.mean is not None else ""),
         "",
@@ -190,11 +204,11 @@ table{border-collapse:collapse;width:100%;margin:.5em 0} td,th{border:1px solid 
 def session_html(info: SessionInfo, turns: list[Turn]) -> str:
     blocks, summary = _blocks(turns)
     return _HTML.render(
-        info=info,
+        info=dataclasses.replace(info, llm=safe_spec(info.llm)),
         blocks=blocks,
         summary=summary,
         who=_WHO,
-        turn_text=_turn_text,
+        turn_text=lambda t: _turn_text(t, safe=str),
         split=split_feedback,
         missing_text=missing_text,
     )

@@ -36,7 +36,7 @@ from mockloop import prompts
 from mockloop.bank import Bank
 from mockloop.config import Settings
 from mockloop.grading import scoring
-from mockloop.llm import LLMError, Provider
+from mockloop.llm import LLMError, Provider, TruncatedReply
 from mockloop.models import Citation, Grade, Question
 from mockloop.reports.feedback import missing_text, split_feedback
 from mockloop.rounds.followups import (
@@ -735,6 +735,16 @@ class RoundSession:
                 if len(safe) > len(shown):
                     yield Delta(text=safe[len(shown) :])
                     shown = safe
+        except TruncatedReply as exc:  # shown cut off: ask once more, whole, or use the template
+            try:
+                again = "".join(provider.text(messages, stream=False)).strip()
+            except LLMError:
+                again = ""
+            if again and not leaks(again, question, allowed=offline_text + "\n" + allowed):
+                yield Notice(text="The model's reply was cut off; it was asked again.")
+                return again
+            yield Notice(text=f"{exc}; using the standard wording.")
+            return offline_text
         except LLMError as exc:
             yield Notice(text=f"The model could not word this ({exc}); using the standard wording.")
             return offline_text

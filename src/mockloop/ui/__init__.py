@@ -12,6 +12,7 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no telemetry, no version check
 
+from mockloop.ui import guard  # noqa: E402
 from mockloop.ui.blocks import CSS, HEAD, build_app  # noqa: E402
 from mockloop.ui.handlers import InterviewState, UiApp  # noqa: E402
 
@@ -54,6 +55,7 @@ def launch(
         pwa=False,
         mcp_server=False,
         enable_monitoring=False,
+        app_kwargs={"middleware": guard.middleware()},  # login on cancel/reset; password back-off
     )
 
 

@@ -22,7 +22,7 @@ from mockloop.config import Settings
 from mockloop.ui import render
 from mockloop.ui.coding import coding_tab
 from mockloop.ui.handlers import SESSION_HEADERS, InterviewState, UiApp, close_state
-from mockloop.ui.uploads import BATCH_TYPES, NOTE_TYPES
+from mockloop.ui.uploads import BATCH_TYPES, NOTE_TYPES, received_by
 
 STATE_TTL_S = 6 * 3600  # a browser's round is dropped after this long without a visit
 
@@ -189,6 +189,7 @@ def build_app(settings: Settings | None = None, ui: UiApp | None = None) -> gr.B
         demo.load(ui.example_batch, None, example, api_visibility="private")
     demo.queue(default_concurrency_limit=4)
     ui.exposed = lambda: served_to_network(demo)  # launch() sets the address and login later
+    ui.received = received_by(demo)  # uploads only: never a server path named in a FileData
     guard_models(ui, ui.exposed)
     return demo
 

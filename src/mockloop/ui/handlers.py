@@ -26,7 +26,7 @@ import gradio as gr
 
 from mockloop.config import Settings
 from mockloop.ui import render
-from mockloop.ui.uploads import BATCH_TYPES, NOTE_TYPES, stage
+from mockloop.ui.uploads import BATCH_TYPES, NOTE_TYPES, received_by, stage
 
 log = logging.getLogger("mockloop.ui")
 
@@ -102,6 +102,9 @@ class UiApp:
         # Whether the page is served to others (a login, or a non-loopback address): then the
         # folder box may not read the server's disk unless MOCKLOOP_ALLOW_SERVER_FOLDERS=1.
         self.exposed: Callable[[], bool] = lambda: False
+        # Which file paths the upload handlers may read: files in Gradio's upload folder; once
+        # the page is built, only the ones its upload route received (build_app sets this).
+        self.received: Callable[[str], bool] = received_by(None)
 
     # -- shared resources ------------------------------------------------------------------
     def retriever(self):
@@ -432,7 +435,13 @@ class UiApp:
         from mockloop.notes.ingest import IngestSummary, ingest
         from mockloop.store import StoreError
 
-        staged = stage(files, self.settings.home / "uploads" / "notes", NOTE_TYPES, self.upload_cap)
+        staged = stage(
+            files,
+            self.settings.home / "uploads" / "notes",
+            NOTE_TYPES,
+            self.upload_cap,
+            received=self.received,
+        )
         paths: list[Path] = list(staged.paths)
         problems = list(staged.refused)
         folder = (folder or "").strip()
@@ -467,13 +476,14 @@ class UiApp:
 
         try:
             with self.notes_lock:
-                summary = ingest(paths, self.settings, on_progress=on_progress)
+                summary = ingest(paths, self.settings, on_progress=on_progress, on_notice=_toast)
         except StoreError as exc:
             return (f"✗ {friendly_error(exc)}", *self._sources_outputs())
         finally:
             self._notes_changed()
         summary.skipped[:0] = problems
-        return (render.ingest_summary_md(summary), *self._sources_outputs())
+        said = "".join(f"\n\n{render.escape_md(line)}" for line in summary.notes)
+        return (render.ingest_summary_md(summary) + said, *self._sources_outputs())
 
     def _sources_outputs(self) -> tuple:
         sources = self.sources()
@@ -537,7 +547,11 @@ class UiApp:
         if not file:
             return ("Upload a .csv or .jsonl file of answers first.", [], hidden, hidden, hidden)
         staged = stage(
-            [file], self.settings.home / "uploads" / "batch", BATCH_TYPES, self.upload_cap
+            [file],
+            self.settings.home / "uploads" / "batch",
+            BATCH_TYPES,
+            self.upload_cap,
+            received=self.received,
         )
         if not staged.paths:
             name, why = staged.refused[0]
@@ -571,8 +585,12 @@ class UiApp:
         out_jsonl = write_results(summary.results, out_dir / f"{source.stem}-results.jsonl")
         files = [self.export(p) if summary.results else None for p in (out_csv, out_jsonl, report)]
         buttons = [gr.update(value=f, visible=f is not None) for f in files]
+        repeats = "".join(
+            f"\n\nRow {n} repeats row {first}: the same grade is given."
+            for n, first in summary.duplicates
+        )
         return (
-            render.batch_summary_md(summary, source.name),
+            render.batch_summary_md(summary, source.name) + repeats,
             render.batch_rows(summary.results),
             *buttons,
         )
@@ -645,6 +663,14 @@ class UiApp:
             *figs,
             _frame(SESSION_HEADERS, rows),
         )
+
+
+def _toast(message: str) -> None:
+    """Say something in the page while a handler still runs (a long embedding ahead)."""
+    try:
+        gr.Info(message, duration=15)
+    except Exception:  # noqa: BLE001 — outside a request (tests, scripts) there is no page
+        log.info("%s", message)
 
 
 def _frame(headers: list[str], rows: list[list]):
