@@ -151,11 +151,15 @@ def _run_candidate(round_name: str, kind: str, settings: Settings, retriever, n:
 def _check_re_asks(session, log, settings, result: RoundResult) -> None:
     """A follow-up whose target the answers before it already covered, or that was probed before."""
     items = {i.question.id: i for i in session.state.items}
-    said: list[str] = []
+    parents = {p.id: [p.prompt] for p in session.state.parents}
+    earlier: list[str] = []  # answers to the questions before this one
+    current: list[str] = []  # answers to this question so far
     probed: set[str] = set()
     for t in log.turns(session.session_id):
+        if t.kind == "question":
+            earlier, current = earlier + current, []
         if t.kind == "answer" and t.text.strip():
-            said.append(t.text)
+            current.append(t.text)
         if t.kind != "follow_up" or t.meta.get("source") == "press":
             continue  # a press quotes the candidate's own sentence on purpose
         target, item = t.meta.get("target", ""), items.get(t.question_id)
@@ -163,7 +167,12 @@ def _check_re_asks(session, log, settings, result: RoundResult) -> None:
             continue
         again = target in probed
         covered = covered_so_far(
-            [target], "\n\n".join(said), question=item.question, settings=settings
+            [target],
+            "\n\n".join(earlier),
+            answer="\n\n".join(current),
+            question=item.question,
+            prompt="\n".join([item.question.prompt, item.text] + parents.get(item.parent, [])),
+            settings=settings,
         )
         if again or covered:
             why = "probed again" if again else "already covered"

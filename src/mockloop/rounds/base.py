@@ -660,7 +660,8 @@ class RoundSession:
         )
         covered = covered_so_far(
             missing,
-            "\n\n".join(earlier + [answer]),
+            "\n\n".join(earlier),
+            answer=answer,
             question=item.question,
             prompt=prompt,
             settings=self.ctx.settings,

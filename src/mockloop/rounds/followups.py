@@ -874,16 +874,24 @@ def said_already(point: str, said: str, *, prompt: str = "") -> bool:
 
 
 def covered_so_far(
-    points: list[str], said: str, *, question: Question, prompt: str = "", settings=None
+    points: list[str],
+    said: str,
+    *,
+    question: Question,
+    answer: str = "",
+    prompt: str = "",
+    settings=None,
 ) -> set[str]:
-    """The points that `said` (every answer of the round so far) already covers: by their words
-    (`said_already`), or by the grader on a question made of just those points."""
-    if not points or not said.strip():
+    """The points the round's answers already cover: by their words in `said` (the earlier
+    answers) or `answer` (this question's, which its own grade has already judged), or by the
+    grader on `said` against a question made of just those points."""
+    if not points or not (said.strip() or answer.strip()):
         return set()
     prompt = prompt or question.prompt
-    out = {p for p in points if said_already(p, said, prompt=prompt)}
+    heard = f"{said}\n\n{answer}"
+    out = {p for p in points if said_already(p, heard, prompt=prompt)}
     rest = [p for p in dict.fromkeys(points) if p not in out]
-    if rest:
+    if rest and said.strip():
         from mockloop.grading import grade_answer
 
         probe = Question(
