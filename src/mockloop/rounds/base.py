@@ -329,8 +329,8 @@ def reserve_for(
 
 def bring_forward(state: RoundState, level: int) -> None:
     """Put at the cursor the first question, planned then reserved, nearest `level`, preferring
-    a topic the round has not asked yet; a reserved one swaps places with the planned one it
-    displaces, so the round keeps its length."""
+    a topic the round has not asked yet. A reserved one takes the place of the last planned
+    question that is not pinned (which goes back to the reserve), so the round keeps its length."""
     s = state
     if s.pos >= len(s.items):
         return
