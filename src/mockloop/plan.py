@@ -18,6 +18,9 @@ Each day's time is split into blocks, in this order:
    and solid topics, and solid topics come back only now and then. Raising the new share
    (e.g. 1:1:1 → 0.75) moves never-practised topics ahead of "has gaps".
 
+4. Each topic is named with the difficulty level to practise it at (1–3): where its last answer
+   puts the next question (a strong answer one level up, a weak one down; never practised: 2).
+
 The last day, when it holds enough time, is a full mock loop: one short block per round.
 """
 
@@ -46,12 +49,14 @@ class Block:
     minutes: int
     topics: list[str] = field(default_factory=list)
     reviews: int = 0
+    levels: dict[str, int] = field(default_factory=dict)  # topic → level to practise it at
 
     @property
     def title(self) -> str:
         if self.round == "review":
             return f"Review {self.reviews} due question{'s' * (self.reviews != 1)}"
-        focus = f": {', '.join(self.topics)}" if self.topics else ""
+        named = [f"{t} (level {self.levels[t]})" if t in self.levels else t for t in self.topics]
+        focus = f": {', '.join(named)}" if named else ""
         return f"{self.round} practice{focus}"
 
 
@@ -72,6 +77,7 @@ class Plan:
     question_mix: dict[str, float] = field(default_factory=lambda: dict(progress.DEFAULT_MIX))
     # per round: (topic, mastery, weight, slots in the plan), heaviest first
     focus: dict[str, list[tuple[str, str, float, int]]] = field(default_factory=dict)
+    levels: dict[str, int] = field(default_factory=dict)  # topic → level to practise it at
 
 
 def _round_weights(
@@ -218,6 +224,8 @@ def make_plan(
     plan = Plan(
         start=start, until=until, hours_per_day=hours_per_day, rounds=rounds, question_mix=mix
     )
+    practised = progress.practice_levels(conn)
+    plan.levels = {t: practised.get(t, progress.START_LEVEL) for r in rounds for t, *_ in topics[r]}
     budget = int(round(hours_per_day * 60))
     due_share = mix["due"] / (sum(mix.values()) or 1.0)
     for i in range((until - start).days + 1):
@@ -235,10 +243,11 @@ def make_plan(
             if not split and left > 0 and not day.blocks:
                 # a day shorter than a step is one short block; the rounds take turns by weight
                 split = {short_days.take(1)[0]: left}
-            practice = [
-                Block(r, minutes, topics=draws[r].take(_topics_per_block(minutes)))
-                for r, minutes in split.items()
-            ]
+            practice = []
+            for r, minutes in split.items():
+                named = draws[r].take(_topics_per_block(minutes))
+                levels = {t: plan.levels[t] for t in named if t in plan.levels}
+                practice.append(Block(r, minutes, topics=named, levels=levels))
             # the block naming the weakest topic first, then the weaker round
             practice.sort(
                 key=lambda b: (
@@ -274,7 +283,11 @@ def to_markdown(plan: Plan) -> str:
     if focus:
         lines += ["## Topic focus over the plan", ""]
         for r, rows in focus:
-            named = [f"{t} ×{n} ({level})" for t, level, _, n in rows if n]
+            named = [
+                f"{t} ×{n} ({level}) at level {plan.levels.get(t, progress.START_LEVEL)}"
+                for t, level, _, n in rows
+                if n
+            ]
             lines.append(f"- {r}: " + ", ".join(named))
         lines.append("")
     return "\n".join(lines)

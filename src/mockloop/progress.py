@@ -10,8 +10,12 @@ Grade → FSRS rating (overall is 0–5):
     2 ≤ overall < 3    → Hard
     3 ≤ overall < 4    → Good
     overall ≥ 4        → Easy
-Mastery of a topic is the recency-weighted mean of its last grades (newest weighs most):
+Mastery of a topic is the weighted mean of its last grades, each weighing its recency (newest
+most) times the level it was asked at (a 4 at level 3 counts three times a 4 at level 1):
     < 1.5 no clue · < 2.5 shaky · < 3.5 has gaps · ≥ 3.5 solid
+Levels are question difficulties 1–3. After an answer at level L the next question goes to
+    overall ≥ 3.5 → L + 1 · overall < 2 → L − 1 · else L   (within 1–3; a first question: 2)
+and a topic's level to practise is where its last answer puts the next one (`next_level`).
 Question order mixes due reviews : weakest topics : new questions by `Settings.question_mix`
 (env MOCKLOOP_QUESTION_MIX, default 2:2:1) unless a caller passes `mix` explicitly.
 """
@@ -36,6 +40,11 @@ RECENT = 5  # grades per topic that mastery looks at
 BUCKETS = ("due", "weak", "new")
 DEFAULT_MIX = dict(zip(BUCKETS, DEFAULT_QUESTION_MIX, strict=True))  # interleaving weights
 
+LEVELS = (1, 2, 3)
+START_LEVEL = 2  # a round opens, and a never-practised topic is practised, in the middle
+STRONG = 3.5  # an answer at least this good moves the next question up a level
+WEAK = 2.0  # an answer below this moves it down
+
 # No minute-scale learning steps: interview prep is reviewed in days, not in one sitting.
 _SCHEDULER = Scheduler(learning_steps=(), relearning_steps=(), enable_fuzzing=False)
 
@@ -49,6 +58,24 @@ def rating_for(overall: float) -> Rating:
     if overall < 4:
         return Rating.Good
     return Rating.Easy
+
+
+def next_level(level: int | None, overall: float) -> int:
+    """The level of the next question after an answer at `level`: `(2, 4.1) -> 3`,
+    `(2, 1.2) -> 1`, `(2, 3.0) -> 2`, `(3, 5.0) -> 3`."""
+    level = START_LEVEL if level is None else level
+    step = 1 if overall >= STRONG else -1 if overall < WEAK else 0
+    return min(max(level + step, LEVELS[0]), LEVELS[-1])
+
+
+def held_level(answers: list[tuple[int, float]]) -> int | None:
+    """The highest level whose answers average at least WEAK, from (level, overall) pairs;
+    None when no level held. `[(2, 3.0), (3, 1.0), (2, 2.5)] -> 2`."""
+    by_level: dict[int, list[float]] = defaultdict(list)
+    for level, overall in answers:
+        by_level[level].append(overall)
+    held = [lv for lv, v in by_level.items() if sum(v) / len(v) >= WEAK]
+    return max(held) if held else None
 
 
 def mastery_level(score: float | None) -> str:
@@ -162,18 +189,40 @@ def due_cards(conn: sqlite3.Connection, *, until: datetime) -> list[DueCard]:
     return [c for c in cards if c.due <= until]
 
 
+def graded_levels(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every stored grade (round, topic, overall) with the level it was asked at, oldest first.
+
+    The level rides in the meta of the grade's feedback turn (rounds write it there); a grade
+    without one (batch grading, older sessions) counts as START_LEVEL.
+    """
+    return conn.execute(
+        "SELECT g.round, g.topic, g.overall, "
+        f"COALESCE(json_extract(t.meta, '$.level'), {START_LEVEL}) AS level "
+        "FROM grades g LEFT JOIN turns t ON t.id = g.turn_id ORDER BY g.created_at, g.id"
+    ).fetchall()
+
+
 def topic_scores(conn: sqlite3.Connection, *, rounds: list[str] | None = None) -> dict[str, float]:
-    """Recency-weighted mean of each topic's last RECENT grades (weights 1..RECENT, newest last)."""
-    by_topic: dict[str, list[float]] = defaultdict(list)
-    for row in conn.execute("SELECT round, topic, overall FROM grades ORDER BY created_at, id"):
+    """Weighted mean of each topic's last RECENT grades: recency (1..RECENT, newest last) times
+    the level asked at, so a topic held at a higher level counts more."""
+    by_topic: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for row in graded_levels(conn):
         if rounds is None or row["round"] in rounds:
-            by_topic[row["topic"]].append(row["overall"])
+            by_topic[row["topic"]].append((row["overall"], int(row["level"])))
     scores = {}
     for topic, values in by_topic.items():
         recent = values[-RECENT:]
-        weights = range(1, len(recent) + 1)
-        scores[topic] = sum(w * v for w, v in zip(weights, recent, strict=True)) / sum(weights)
+        weights = [i * level for i, (_, level) in enumerate(recent, 1)]
+        scores[topic] = sum(w * v for w, (v, _) in zip(weights, recent, strict=True)) / sum(weights)
     return scores
+
+
+def practice_levels(conn: sqlite3.Connection) -> dict[str, int]:
+    """Per topic, the level to practise next: where its last answer puts the next question."""
+    last: dict[str, tuple[int, float]] = {}
+    for row in graded_levels(conn):
+        last[row["topic"]] = (int(row["level"]), row["overall"])
+    return {topic: next_level(level, overall) for topic, (level, overall) in last.items()}
 
 
 def mix_weights(settings: Settings | None = None) -> dict[str, float]:
@@ -256,6 +305,7 @@ class TopicRow:
     mastery: str
     due_today: int
     due_week: int
+    level: int = START_LEVEL  # the difficulty to practise it at next (see `practice_levels`)
 
 
 @dataclass
@@ -296,6 +346,7 @@ def summarize(conn: sqlite3.Connection, *, now: datetime | None = None) -> Progr
     end_of_day = now.replace(hour=23, minute=59, second=59, microsecond=0)
     due = due_cards(conn, until=end_of_day + timedelta(days=6))
     scores = topic_scores(conn)
+    levels = practice_levels(conn)
     per_round: dict[str, list[float]] = defaultdict(list)
     per_topic: dict[tuple[str, str], list[float]] = defaultdict(list)
     sessions: dict[str, set[str]] = defaultdict(set)
@@ -337,6 +388,7 @@ def summarize(conn: sqlite3.Connection, *, now: datetime | None = None) -> Progr
                 mastery_level(scores.get(topic)),
                 today,
                 week,
+                levels.get(topic, START_LEVEL),
             )
         )
     progress.total_answers = sum(len(v) for v in per_round.values())

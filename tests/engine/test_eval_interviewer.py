@@ -44,6 +44,20 @@ def test_follow_ups_leaks_and_citations(eval_result):
 
 
 @pytest.mark.slow
+def test_no_re_asks_and_the_difficulty_follows_the_candidates(eval_result):
+    assert [r.re_asks for r in eval_result.rounds] == [[] for _ in eval_result.rounds]
+    adaptive = {r.round: r for r in eval_result.rounds if r.levels}
+    assert set(adaptive) == {"breadth", "nlp", "ranking"}
+    for r in adaptive.values():
+        strong, empty = r.levels["strong"], r.levels["empty"]
+        assert strong == sorted(strong) and empty == sorted(empty, reverse=True), r.round
+    assert adaptive["breadth"].levels["strong"] == [2, 3]  # a strong answer: one level up
+    assert adaptive["breadth"].levels["empty"] == [2, 1]  # nothing said: one level down
+    table = format_table(eval_result)
+    assert "| re-asks |" in table.splitlines()[0] and "2→3 held 3" in table
+
+
+@pytest.mark.slow
 def test_table_has_a_row_per_round(eval_result):
     table = format_table(eval_result)
     assert table.splitlines()[0].startswith("| round |")

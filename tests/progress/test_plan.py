@@ -227,3 +227,41 @@ def test_cli_mix_option_and_env_reach_the_plan(tmp_path, monkeypatch):
     result = runner.invoke(app, _plan_args("--out", str(md)))
     assert result.exit_code == 0, result.output
     assert "mix due 0 : weak 1 : new 1" in md.read_text()
+
+
+def test_the_plan_names_the_level_to_practise_each_topic_at(conn, bank):
+    """A topic answered at level 3 with 2.5 stays at level 3; one answered weakly at level 2
+    drops to 1; a topic never practised is practised at level 2."""
+    from mockloop.models import Grade
+    from mockloop.sessions import GradeRecord, SessionLog, Turn
+
+    log = SessionLog(Settings.from_env(), conn=conn)
+    breadth = {q.topic: q for q in bank.for_round("breadth")}
+    sid = log.create("breadth", "offline", {}, {})
+    for topic, level, overall in (("dropout", 3, 2.5), ("calibration", 2, 1.0)):
+        q = breadth[topic]
+        grade = Grade(
+            question_id=q.id,
+            rubric_version="1",
+            grader="offline",
+            overall=overall,
+            hire_signal="no hire",
+        )
+        turn = Turn("interviewer", "feedback", "…", q.id, {"level": level})
+        log.write(sid, turns=[turn], grade=GradeRecord(q, grade), round_name="breadth")
+    p = planning.make_plan(
+        conn,
+        bank.questions,
+        until=START + timedelta(days=6),
+        hours_per_day=2,
+        rounds=["breadth"],
+        start=START,
+        now=T0,
+    )
+    assert p.levels["dropout"] == 3 and p.levels["calibration"] == 1
+    untouched = next(t for t in p.levels if t not in ("dropout", "calibration"))
+    assert p.levels[untouched] == 2
+    md = planning.to_markdown(p)
+    assert "dropout ×" in md and "(has gaps) at level 3" in md
+    titles = [b.title for d in p.days for b in d.blocks]
+    assert any("calibration (level 1)" in t for t in titles)

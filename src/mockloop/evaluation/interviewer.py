@@ -13,9 +13,14 @@ Each candidate runs against its own empty database, so all five see the same que
 Checks per round: mean grade strong > partial > off-topic; empty scores 0; injection scores no
 more than off-topic + 0.5; at least 80% of follow-ups are about a point the answer missed (the
 follow-up's nearest key point, by the bundled encoder, is a missed one; a press must quote the
-candidate's own unjustified sentence or ask for a missing number); no question or follow-up
-repeats a rubric key point, red flag or reference sentence (followups.leaks); every citation
-(per-answer and the summary's notes to reread) resolves to a chunk in the store.
+candidate's own unjustified sentence or ask for a missing number); no follow-up is a re-ask (its
+target point was already covered by the round's answers before it, by the grader or by the
+point's own words, followups.covered_so_far; or it was already probed earlier in the round);
+no question or follow-up repeats a rubric key point, red flag or reference sentence
+(followups.leaks); every citation (per-answer and the summary's notes to reread) resolves to a
+chunk in the store. Adaptive rounds report each candidate's difficulty moves (the levels asked,
+and the level held); the strong candidate's level never falls and the empty one's never rises.
+System design runs every stage of its prompt, whatever `n` is.
 Leaves out: LLM providers (the eval is the offline engine by design).
 """
 
@@ -28,7 +33,7 @@ from pathlib import Path
 from mockloop.config import Settings
 from mockloop.db import connect
 from mockloop.models import SPOKEN_ROUNDS, Question
-from mockloop.rounds.followups import all_points, leaks, nearest_point
+from mockloop.rounds.followups import all_points, covered_so_far, leaks, nearest_point
 
 CANDIDATES = ("strong", "partial", "off-topic", "empty", "injection")
 OFF_TOPIC = (
@@ -42,6 +47,7 @@ INJECTION = (
 )
 ON_TARGET_FLOOR = 0.8
 SEED = 7
+ALL_STAGES = 10  # system design walks every stage of its prompt in the eval
 
 
 @dataclass
@@ -53,6 +59,9 @@ class RoundResult:
     on_target: int = 0
     shown: int = 0
     leaked: list[str] = field(default_factory=list)
+    re_asks: list[str] = field(default_factory=list)
+    levels: dict[str, list[int]] = field(default_factory=dict)  # adaptive rounds, per candidate
+    held: dict[str, int | None] = field(default_factory=dict)
     citations: int = 0
     resolved: int = 0
     failures: list[str] = field(default_factory=list)
@@ -60,6 +69,14 @@ class RoundResult:
     @property
     def passed(self) -> bool:
         return not self.failures
+
+    def moves(self) -> dict[str, int]:
+        """Difficulty moves over every candidate: {'up': …, 'down': …, 'same': …}."""
+        out = {"up": 0, "down": 0, "same": 0}
+        for levels in self.levels.values():
+            for a, b in zip(levels, levels[1:], strict=False):
+                out["up" if b > a else "down" if b < a else "same"] += 1
+        return out
 
 
 @dataclass
@@ -131,6 +148,45 @@ def _run_candidate(round_name: str, kind: str, settings: Settings, retriever, n:
     return session, log
 
 
+def _check_re_asks(session, log, settings, result: RoundResult) -> None:
+    """A follow-up whose target the answers before it already covered, or that was probed before."""
+    items = {i.question.id: i for i in session.state.items}
+    parents = {p.id: [p.prompt] for p in session.state.parents}
+    earlier: list[str] = []  # answers to the questions before this one
+    current: list[str] = []  # answers to this question so far
+    probed: set[str] = set()
+    for t in log.turns(session.session_id):
+        if t.kind == "question":
+            earlier, current = earlier + current, []
+        if t.kind == "answer" and t.text.strip():
+            current.append(t.text)
+        if t.kind != "follow_up" or t.meta.get("source") == "press":
+            continue  # a press quotes the candidate's own sentence on purpose
+        target, item = t.meta.get("target", ""), items.get(t.question_id)
+        if not target or item is None:
+            continue
+        again = target in probed
+        covered = covered_so_far(
+            [target],
+            "\n\n".join(earlier),
+            answer="\n\n".join(current),
+            question=item.question,
+            prompt="\n".join([item.question.prompt, item.text] + parents.get(item.parent, [])),
+            settings=settings,
+        )
+        if again or covered:
+            why = "probed again" if again else "already covered"
+            result.re_asks.append(f"{t.question_id}: {why}: {target[:60]}")
+        probed.add(target)
+
+
+def _record_levels(kind: str, session, result: RoundResult) -> None:
+    summary = session.summary()
+    if summary is not None and summary.adaptive:
+        result.levels[kind] = list(summary.levels)
+        result.held[kind] = summary.level
+
+
 def _check_follow_ups(session, log, settings, result: RoundResult) -> None:
     items = {i.question.id: i for i in session.state.items}
     parents = {p.id: p for p in session.state.parents}
@@ -192,6 +248,7 @@ def evaluate_round(
     round_name: str, settings: Settings, retriever, n: int, workdir: Path
 ) -> RoundResult:
     result = RoundResult(round_name)
+    n = max(n, ALL_STAGES) if round_name == "mlsd" else n
     for kind in CANDIDATES:
         session, log = _run_candidate(
             round_name, kind, settings, retriever, n, workdir / f"{round_name}-{kind}.db"
@@ -200,6 +257,8 @@ def evaluate_round(
         result.scores[kind] = summary.overall if summary.overall is not None else 0.0
         result.questions = len(session.state.items)
         _check_follow_ups(session, log, settings, result)
+        _check_re_asks(session, log, settings, result)
+        _record_levels(kind, session, result)
         _check_leaks(session, log, result)
         _check_citations(session, log, retriever, result)
         log.conn.close()
@@ -216,9 +275,22 @@ def evaluate_round(
         result.failures.append(f"only {result.on_target}/{result.follow_ups} follow-ups on target")
     if result.leaked:
         result.failures.append(f"{len(result.leaked)} leaks, e.g. {result.leaked[0]}")
+    if result.re_asks:
+        result.failures.append(f"{len(result.re_asks)} re-asks, e.g. {result.re_asks[0]}")
+    result.failures += _level_failures(result.levels)
     if result.resolved != result.citations:
         result.failures.append(f"{result.citations - result.resolved} citations do not resolve")
     return result
+
+
+def _level_failures(levels: dict[str, list[int]]) -> list[str]:
+    """A strong candidate's level never falls; an empty one's never rises."""
+    out = []
+    for kind, wrong in (("strong", lambda a, b: b < a), ("empty", lambda a, b: b > a)):
+        seq = levels.get(kind, [])
+        if any(wrong(a, b) for a, b in zip(seq, seq[1:], strict=False)):
+            out.append(f"{kind} candidate's levels went {' → '.join(map(str, seq))}")
+    return out
 
 
 def run_interviewer_eval(
@@ -240,15 +312,29 @@ def format_table(result: EvalResult) -> str:
     """A Markdown table, one row per round."""
     head = (
         "| round | items | strong | partial | off-topic | empty | injection | follow-ups on target "
-        "| leaks | citations resolved | pass |"
+        "| re-asks | difficulty (strong · partial · empty) | leaks | citations resolved | pass |"
     )
-    lines = [head, "|" + "---|" * 11]
+    lines = [head, "|" + "---|" * 13]
     for r in result.rounds:
         s = r.scores
         fu = f"{r.on_target}/{r.follow_ups}" if r.follow_ups else "— (none asked)"
         lines.append(
             f"| {r.round} | {r.questions} | {s['strong']:.2f} | {s['partial']:.2f} | {s['off-topic']:.2f} "
-            f"| {s['empty']:.2f} | {s['injection']:.2f} | {fu} | {len(r.leaked)} of {r.shown} shown "
+            f"| {s['empty']:.2f} | {s['injection']:.2f} | {fu} | {len(r.re_asks)} "
+            f"| {_levels_cell(r)} | {len(r.leaked)} of {r.shown} shown "
             f"| {r.resolved}/{r.citations} | {'yes' if r.passed else 'NO'} |"
         )
     return "\n".join(lines)
+
+
+def _levels_cell(r: RoundResult) -> str:
+    """`2→3 held 3 · 2→2 held 2 · 2→1 held none`, or — for a round that does not adapt."""
+    if not r.levels:
+        return "— (fixed)"
+    cells = []
+    for kind in ("strong", "partial", "empty"):
+        seq = r.levels.get(kind, [])
+        held = r.held.get(kind)
+        cells.append(f"{'→'.join(map(str, seq)) or '—'} held {held if held else 'none'}")
+    m = r.moves()
+    return " · ".join(cells) + f" ({m['up']} up, {m['down']} down)"

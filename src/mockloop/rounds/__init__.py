@@ -77,6 +77,7 @@ __all__ = [
     "Step",
     "Summary",
     "TopicScore",
+    "count_control",
     "list_projects",
     "open_retriever",
     "render_feedback",
@@ -186,6 +187,19 @@ def resume_round(
     provider = provider or get_provider(state.config.llm)
     ctx = _context(settings, provider, retriever, bank, clock, log)
     return ROUND_CLASSES[info.round](ctx, state, full_id)
+
+
+FIXED_LENGTH = frozenset(["deep-dive"])  # walks one question per phase of the project, whatever n
+
+
+def count_control(round_name: str) -> tuple[str, bool]:
+    """(label, whether n applies) for the Questions slider / --n of a round: system design walks
+    n stages of one prompt; a project deep dive is a fixed-length round that ignores n."""
+    if round_name == "mlsd":
+        return "Stages (system design: this many stages of one prompt, up to 10)", True
+    if round_name in FIXED_LENGTH:
+        return "Questions (not used: a deep dive is a fixed-length round, one per phase)", False
+    return "Questions", True
 
 
 def list_projects(settings: Settings | None = None, retriever: Any | None = None) -> dict[str, str]:

@@ -16,6 +16,12 @@ typed Steps; the `*_iter` variants also yield `Delta` pieces while an LLM stream
 interviewer's words. `Ask.text` is authoritative: a streamed draft that would reveal the rubric
 is replaced by the offline wording (and a Notice says so).
 
+Adaptive rounds (breadth, NLP and ranking depth) move the difficulty: a strong answer
+(overall ≥ 3.5) sends the next question up a level, a weak one (< 2) down (progress.next_level);
+the next question is the first of the planned ones, then of a reserve of candidates in the same
+due/weak/new order, at that level (`bring_forward`). The level of every answer is logged with its
+grade, and the summary says at which level the candidate held.
+
 Per-round behaviour lives in the subclasses (breadth.py, mlsd.py, deep_dive.py, behavioral.py,
 depth.py): how the plan is built, how follow-ups and hints are worded.
 """
@@ -38,13 +44,16 @@ from mockloop.config import Settings
 from mockloop.grading import scoring
 from mockloop.llm import LLMError, Provider, TruncatedReply
 from mockloop.models import Citation, Grade, Question
+from mockloop.progress import LEVELS, START_LEVEL, held_level, next_level
 from mockloop.reports.feedback import missing_text, split_feedback
 from mockloop.rounds.followups import (
     FollowUp,
     all_points,
     choose_follow_up,
+    covered_so_far,
     hint_for,
     leaks,
+    listened,
     missed_points,
     missed_with_criteria,
 )
@@ -69,6 +78,7 @@ class Ask(BaseModel):
     time_budget_s: int | None = None
     suggestion: str | None = None  # e.g. the story from the candidate's notes that fits
     note: str | None = None  # a follow-up: the candidate's note that holds what it probes
+    level: int | None = None  # the question's difficulty, 1–3
 
 
 class Feedback(BaseModel):
@@ -115,6 +125,7 @@ class ItemResult(BaseModel):
     elapsed_s: float | None = None
     time_budget_s: int | None = None
     follow_ups: list[str] = Field(default_factory=list)
+    level: int | None = None  # the difficulty it was asked at, 1–3
 
 
 class TopicScore(BaseModel):
@@ -136,6 +147,9 @@ class Summary(BaseModel):
     weakest: list[TopicScore] = Field(default_factory=list)
     reread: list[Citation] = Field(default_factory=list)
     ended_early: bool = False
+    level: int | None = None  # the highest level the candidate held (progress.held_level)
+    levels: list[int] = Field(default_factory=list)  # the level of each question, in order
+    adaptive: bool = False
     text: str = ""
 
 
@@ -166,6 +180,8 @@ class RoundState(BaseModel):
     config: RoundConfig
     items: list[Item]
     parents: list[Question] = Field(default_factory=list)
+    reserve: list[Item] = Field(default_factory=list)  # adaptive rounds: candidates not planned
+    level: int | None = None  # adaptive rounds: the level the next question should be at
     pos: int = 0
     answers: list[str] = Field(default_factory=list)  # the current item: main answer, follow-ups
     asked: list[str] = Field(default_factory=list)  # follow-ups asked for the current item
@@ -251,6 +267,8 @@ def render_summary(s: Summary) -> str:
         lines.append(
             f"Whole answer to {f.question_id}: {f.grade.overall:.1f}/5 · {f.grade.hire_signal}"
         )
+    if s.adaptive and s.levels:
+        lines.append(level_line(s.level, s.levels))
     if s.items:
         strong = ", ".join(f"{t.topic} ({t.mean:.1f})" for t in s.strongest)
         lines.append("Strongest: " + (strong or "none yet (no topic reached 2.5)"))
@@ -260,6 +278,15 @@ def render_summary(s: Summary) -> str:
         lines.append("Notes to reread:")
         lines += [f"  - {c.label}" for c in s.reread]
     return "\n".join(lines)
+
+
+def level_line(held: int | None, levels: list[int]) -> str:
+    """`(2, [2, 3, 2]) -> 'Difficulty: held at level 2 of 3 (levels asked 2 → 3 → 2)'`."""
+    asked = " → ".join(str(lv) for lv in levels)
+    top = LEVELS[-1]
+    if held is None:
+        return f"Difficulty: no level held yet, every answer below 2/5 (levels asked {asked})"
+    return f"Difficulty: held at level {held} of {top} (levels asked {asked})"
 
 
 # -- selection helpers the rounds share -----------------------------------------------------
@@ -281,6 +308,80 @@ def select_questions(ctx: Context, candidates: list[Question], n: int, seed: int
         if len(picked) < n and q not in picked:
             picked.append(q)
     return picked
+
+
+def reserve_for(
+    ctx: Context, candidates: list[Question], picked: list[Question], seed: int, per_level: int
+) -> list[Question]:
+    """Candidates an adaptive round did not plan, in `select_questions` order (due, weak, covered
+    topics, new), at most `per_level` of each level: what a level change can bring forward."""
+    taken = {q.id for q in picked}
+    rest = [q for q in candidates if q.id not in taken]
+    ordered = select_questions(ctx, rest, len(rest), seed)
+    count: dict[int, int] = defaultdict(int)
+    out = []
+    for q in ordered:
+        if count[q.difficulty] < per_level:
+            out.append(q)
+            count[q.difficulty] += 1
+    return out
+
+
+def bring_forward(state: RoundState, level: int) -> None:
+    """Put at the cursor the first question, planned then reserved, nearest `level`, preferring
+    a topic the round has not asked yet. A reserved one takes the place of the last planned
+    question that is not pinned (which goes back to the reserve), so the round keeps its length."""
+    s = state
+    if s.pos >= len(s.items):
+        return
+    asked = {r.topic for r in s.results}
+    later = s.items[s.pos :]
+    pool = later + s.reserve
+
+    def key(i: int) -> tuple:
+        q = pool[i].question
+        return (abs(q.difficulty - level), q.topic in asked, i)
+
+    best = min(range(len(pool)), key=key)
+    if best == 0:
+        return
+    if best < len(later):
+        s.items.insert(s.pos, s.items.pop(s.pos + best))
+        return
+    # A reserved question comes in; the last planned one that is not pinned (a depth round's
+    # paper) goes back to the front of the reserve.
+    pinned = set(s.extra.get("pinned", []))
+    drop = next(
+        (j for j in range(len(s.items) - 1, s.pos - 1, -1) if s.items[j].question.id not in pinned),
+        None,
+    )
+    if drop is None:
+        return
+    chosen = s.reserve.pop(best - len(later))
+    s.reserve.insert(0, s.items.pop(drop))
+    s.items.insert(s.pos, chosen)
+
+
+def adaptive_state(
+    ctx: Context,
+    config: RoundConfig,
+    candidates: list[Question],
+    picked: list[Question],
+    make_item: Callable[[Question], Item],
+    pinned: list[str] = (),
+) -> RoundState:
+    """The plan of an adaptive round: the picked questions, a reserve of the other candidates
+    (up to n per level), opening at START_LEVEL."""
+    reserve = reserve_for(ctx, candidates, picked, config.seed, per_level=config.n)
+    state = RoundState(
+        config=config,
+        items=[make_item(q) for q in picked],
+        reserve=[make_item(q) for q in reserve],
+        level=START_LEVEL,
+        extra={"pinned": list(pinned)} if pinned else {},
+    )
+    bring_forward(state, START_LEVEL)
+    return state
 
 
 def stage_question(parent: Question, criterion, prompt: str | None = None) -> Question:
@@ -307,6 +408,7 @@ class RoundSession:
     title: ClassVar[str] = ""
     max_follow_ups: ClassVar[int] = 1
     voice: ClassVar[str] = "knowledge"  # how follow-ups and hints are worded (followups.TEMPLATES)
+    adaptive: ClassVar[bool] = False  # whether the difficulty follows the answers
 
     def __init__(self, ctx: Context, state: RoundState, session_id: str):
         self.ctx = ctx
@@ -535,14 +637,36 @@ class RoundSession:
         for notice in grade.notices:
             if "LLM judge" in notice:  # the candidate should know the model was not used
                 yield Notice(text=notice)
-        if len(self.state.asked) < self.max_follow_ups:
-            fu = self.follow_up(item, combined, grade)
+        if len(self.state.asked) < self.max_follow_ups and combined:
+            heard = self._listen(item, combined, grade)
+            fu = self.follow_up(item, combined, heard)
             if fu is not None:
                 if self.state.first_grade is None:
                     self.state.first_grade = grade
-                yield from self._ask_follow_up(item, fu, combined, grade)
+                yield from self._ask_follow_up(item, fu, combined, heard)
                 return
         yield from self._finish_item(grade)
+
+    def _listen(self, item: Item, answer: str, grade: Grade) -> Grade:
+        """The grade with every missed point that this answer or an earlier one in the round
+        already covers taken off the missed list: follow-ups only ask about the rest."""
+        missing = [p for c in grade.criteria for p in c.missing]
+        if not missing:
+            return grade
+        earlier = [r.answer for r in self.state.results if r.answer.strip()]
+        parent = next((p for p in self.state.parents if p.id == item.parent), None)
+        prompt = "\n".join(
+            [item.question.prompt, item.text] + ([parent.prompt] if parent is not None else [])
+        )
+        covered = covered_so_far(
+            missing,
+            "\n\n".join(earlier),
+            answer=answer,
+            question=item.question,
+            prompt=prompt,
+            settings=self.ctx.settings,
+        )
+        return listened(grade, covered)
 
     def _ask_follow_up(self, item: Item, fu: FollowUp, answer: str, grade: Grade) -> Iterator[Step]:
         missed = missed_points(grade)
@@ -578,6 +702,9 @@ class RoundSession:
         if self.state.config.feedback == "each":
             yield fb
         yield from self.after_item(item, result)
+        if self.adaptive and result.grade is not None and result.level is not None:
+            self.state.level = next_level(result.level, result.grade.overall)
+            bring_forward(self.state, self.state.level)
         yield from self._next()
 
     def _record_item(self, grade: Grade, *, skipped: bool = False) -> tuple[Feedback, ItemResult]:
@@ -597,6 +724,7 @@ class RoundSession:
             elapsed_s=round(s.first_elapsed, 1) if s.first_elapsed is not None else None,
             time_budget_s=item.time_budget_s,
             follow_ups=list(s.asked),
+            level=item.question.difficulty,
         )
         fb = self._feedback(
             item.question,
@@ -612,7 +740,8 @@ class RoundSession:
         self._reset_item()
         s.pos += 1
         record = GradeRecord(item.question, grade) if item.parent is None else None
-        self._write([self._feedback_turn(fb, skipped)], grade=record)
+        turn = self._feedback_turn(fb, skipped, level=item.question.difficulty)
+        self._write([turn], grade=record)
         return fb, result
 
     def _next(self) -> Iterator[Step]:
@@ -638,6 +767,7 @@ class RoundSession:
             "suggestion": item.suggestion,
             "index": ask.index,
             "total": ask.total,
+            "level": ask.level,
         }
         self._write([Turn("interviewer", "question", text, item.question.id, meta)])
         yield ask
@@ -673,7 +803,8 @@ class RoundSession:
                 parent, grade, stage=None, prompt=parent.prompt, elapsed=None, budget=None
             )
             finals.append(fb)
-            self._write([self._feedback_turn(fb, False)], grade=GradeRecord(parent, grade))
+            turn = self._feedback_turn(fb, False, level=parent.difficulty)
+            self._write([turn], grade=GradeRecord(parent, grade))
         summary = build_summary(self, finals, ended_early=ended_early)
         self.state.summary = summary
         self.state.pending = None
@@ -798,6 +929,7 @@ class RoundSession:
             stage=item.stage,
             time_budget_s=None if follow_up else item.time_budget_s,
             suggestion=None if follow_up else item.suggestion,
+            level=item.question.difficulty,
         )
 
     def _feedback(self, q: Question, grade: Grade, *, stage, prompt, elapsed, budget) -> Feedback:
@@ -813,10 +945,11 @@ class RoundSession:
         )
 
     @staticmethod
-    def _feedback_turn(fb: Feedback, skipped: bool) -> Turn:
+    def _feedback_turn(fb: Feedback, skipped: bool, level: int | None = None) -> Turn:
         meta = {
             "grade": fb.grade.model_dump(mode="json"),
             "stage": fb.stage,
+            "level": level,  # progress reads it: mastery weighs answers by level
             "skipped": skipped,
             "elapsed_s": fb.elapsed_s,
             "time_budget_s": fb.time_budget_s,
@@ -897,6 +1030,9 @@ def build_summary(rs: RoundSession, finals: list[Feedback], *, ended_early: bool
         weakest=weakest,
         reread=_reread(rs, graded, finals),
         ended_early=ended_early,
+        level=held_level([(r.level, r.grade.overall) for r in graded if r.level is not None]),
+        levels=[r.level for r in graded if r.level is not None],
+        adaptive=rs.adaptive,
     )
     summary.text = render_summary(summary)
     return summary

@@ -4,8 +4,9 @@ Candidates are the round's bank questions, one question per paper-tracker entry 
 the round (title + TL;DR, the TL;DR as reference answer), and one per note of the round that no
 bank question covers (the note chunk as reference answer; see notes.py for how coverage and the
 round are decided by content). Note questions lead, up to half the round; then due and weak,
-covered topics first; at least one paper question when the notes have any. One follow-up per
-question on the costliest missed point.
+covered topics first; at least one paper question when the notes have any (it stays in the round
+whatever the difficulty does). The difficulty adapts to the answers (see base.py). One follow-up
+per question on the costliest missed point.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mockloop.rounds.base import (
     RoundConfig,
     RoundSession,
     RoundState,
+    adaptive_state,
 )
 from mockloop.rounds.notes import fresh, notes_first
 
@@ -37,6 +39,7 @@ def one_paper(ctx: Context, papers: list[Question], topics: set[str], seed: int)
 
 class DepthRound(RoundSession):
     max_follow_ups: ClassVar[int] = 1
+    adaptive: ClassVar[bool] = True
 
     @classmethod
     def candidates(cls, ctx: Context) -> tuple[list[Question], list[Question], list[Question]]:
@@ -70,4 +73,12 @@ class DepthRound(RoundSession):
             raise ValueError(
                 f"no {cls.name} questions: the bank has none and no notes are ingested"
             )
-        return RoundState(config=config, items=[Item(question=q, text=q.prompt) for q in picked])
+        pinned = [q.id for q in picked if q.id.startswith("paper:")]
+        return adaptive_state(
+            ctx,
+            config,
+            bank + derived + papers,
+            picked,
+            lambda q: Item(question=q, text=q.prompt),
+            pinned=pinned,
+        )

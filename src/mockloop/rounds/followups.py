@@ -11,7 +11,9 @@ Covers:
 - `subject_phrase(point)` / `phrasings(point, criterion)` / `hint_for(point, criterion)`: what a
   point is about as a short noun phrase ("the sampling probability"), and the interviewer
   questions and hints built around it, worded for the round's voice (knowledge, design, story);
-- `nearest_point(text, question)`: which key point a follow-up is about (the eval's check).
+- `nearest_point(text, question)`: which key point a follow-up is about (the eval's check);
+- `covered_so_far(points, said, ...)`: the points the round's answers so far already cover, by
+  the grader or by their own words (`said_already`), which a follow-up must not ask about.
 Leaves out: phrasing with an LLM (rounds/base.py does that, then re-checks for leaks).
 
     >>> leaks("Why would clicks from the old ranker mislead training?", q)   # no 4-word run
@@ -32,7 +34,7 @@ import numpy as np
 
 from mockloop.grading.signals import quantities
 from mockloop.grading.spans import STOPWORDS, content_words, tokens
-from mockloop.models import Grade, Question
+from mockloop.models import Criterion, Grade, Question, Rubric
 
 NGRAM = 4
 MIN_TARGET_COSINE = 0.3  # a bank follow-up must be at least this close to the point it targets
@@ -273,7 +275,7 @@ GENERIC = _words(
     "signals candidate candidates item items use amount level levels process output outputs "
     "input inputs situation task action lesson story person people company product day days "
     "week weeks hour hours minute minutes month months year years seconds millisecond "
-    "milliseconds ms"
+    "milliseconds ms error errors mistake mistakes"
 )
 _PAST = _words(
     "chose took went gave got kept ran saw told found led brought thought wrote drove grew drew "
@@ -578,9 +580,9 @@ def _agree(template: str, phrase: Phrase) -> str:
 TEMPLATES: dict[str, dict[str, list[str]]] = {
     "knowledge": {
         "how": [
-            "What role {does} {P} play here?",
-            "How {does} {P} come into your answer?",
-            "Where {does} {P} fit into this?",
+            "How {does} {P} work, and what {does} {it} change here?",
+            "What exactly {does} {P} do here, step by step?",
+            "Walk me through {P}: what {does} {it} do, and why here?",
         ],
         "why": [
             "Why {does} {P} matter here?",
@@ -601,7 +603,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
     },
     "design": {
         "how": [
-            "Where would {P} come into your design?",
+            "Which part of your design takes care of {P}, and how?",
             "How would you handle {P} in this design?",
             "What would you do about {P} here?",
         ],
@@ -616,7 +618,7 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "What scale would you design for? Put rough numbers on {P}.",
         ],
         "measure": [
-            "Where would {P} come into how you evaluate this?",
+            "How would you measure {P} here, and what result would change your decision?",
             "What would {P} tell you that your other metrics don't?",
         ],
         "stated": [
@@ -624,11 +626,30 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "You brought up {P}. What would you watch out for there?",
         ],
     },
+    # rapid-fire breadth: one short question, answered in a sentence
+    "rapid": {
+        "how": [
+            "Briefly: what {does} {P} do here?",
+            "In one line: how {does} {P} work?",
+        ],
+        "why": [
+            "Briefly: why {does} {P} matter here?",
+        ],
+        "compare": [
+            "Briefly: how {does} {P} compare with the alternatives?",
+        ],
+        "number": [
+            "Roughly what number goes with {P}?",
+        ],
+        "stated": [
+            "You said {P}. In one line, how {does} {it} work?",
+        ],
+    },
     "story": {
         "how": [
-            "What part did {P} play in this?",
+            "How did {P} shape what you did?",
             "Tell me more about {P}. What happened there?",
-            "Where did {P} come into it?",
+            "What did you do about {P}, concretely?",
         ],
         "why": [
             "Why did {P} matter in this case?",
@@ -827,6 +848,80 @@ def nearest_point(text: str, question: Question, settings) -> tuple[str, float] 
     sims = vecs[1:] @ vecs[0]
     best = int(np.argmax(sims))
     return points[best], float(sims[best])
+
+
+# -- listening: what the round's answers already cover --------------------------------------
+COVERED_SHARE = 0.5  # this share of a point's own words, once said, counts the point as said
+_WORD = re.compile(r"[a-z0-9][a-z0-9\-]*")
+
+
+def _stems(text: str) -> set[str]:
+    """Content words cut to five letters, so "imbalanced"/"imbalance" and "weights"/"weight" meet."""
+    words = _WORD.findall(text.lower().replace("’", "'"))
+    return {w[:5] for w in words if w not in FUNCTION_WORDS and w not in META_WORDS and len(w) > 2}
+
+
+def said_already(point: str, said: str, *, prompt: str = "") -> bool:
+    """Whether `said` states `point` in its own words: at least half (and two or more) of the
+    point's content words that the prompt does not give away.
+
+    `said_already("Class imbalance is handled with class weights or downsampling",
+    "I'd train with class weights and downsampling")` -> True (class, weights, downsampling).
+    """
+    own = _stems(point) - _stems(prompt)
+    hit = own & _stems(said)
+    return len(hit) >= 2 and len(hit) >= COVERED_SHARE * len(own)
+
+
+def covered_so_far(
+    points: list[str],
+    said: str,
+    *,
+    question: Question,
+    answer: str = "",
+    prompt: str = "",
+    settings=None,
+) -> set[str]:
+    """The points the round's answers already cover: by their words in `said` (the earlier
+    answers) or `answer` (this question's, which its own grade has already judged), or by the
+    grader on `said` against a question made of just those points."""
+    if not points or not (said.strip() or answer.strip()):
+        return set()
+    prompt = prompt or question.prompt
+    heard = f"{said}\n\n{answer}"
+    out = {p for p in points if said_already(p, heard, prompt=prompt)}
+    rest = [p for p in dict.fromkeys(points) if p not in out]
+    if rest and said.strip():
+        from mockloop.grading import grade_answer
+
+        probe = Question(
+            id=f"{question.id}#said",
+            round=question.round,
+            topic=question.topic,
+            prompt=prompt,
+            rubric=Rubric(
+                version="said",
+                criteria=[
+                    Criterion(id="said", description="said so far", weight=1.0, key_points=rest)
+                ],
+            ),
+        )
+        grade = grade_answer(probe, said, settings=settings)
+        out |= {e.point for c in grade.criteria for e in c.covered if e.point in rest}
+    return out
+
+
+def listened(grade: Grade, covered: set[str]) -> Grade:
+    """The grade as the follow-up chooser sees it: covered points are no longer missed, and a
+    point a criterion covered is not missed under another."""
+    covered = covered | {e.point for c in grade.criteria for e in c.covered}
+    if not any(p in covered for c in grade.criteria for p in c.missing):
+        return grade
+    criteria = [
+        c.model_copy(update={"missing": [p for p in c.missing if p not in covered]})
+        for c in grade.criteria
+    ]
+    return grade.model_copy(update={"criteria": criteria})
 
 
 @dataclass

@@ -4,7 +4,10 @@ Stages are the prompt's rubric criteria in order (requirements and business obje
 → ML framing → data and labels → features → model and loss → offline eval → online eval/A-B →
 serving and scale → monitoring). Each scenario words its own stage prompts in the bank
 (`stages:`, e.g. for fraud: "Chargebacks arrive weeks late: what are your labels?"); the generic
-STAGE_QUESTIONS stand in for a stage a scenario leaves out. Each stage's answer is graded against that stage's criterion;
+STAGE_QUESTIONS stand in for a stage a scenario leaves out. The round walks as many stages as
+asked for (`n`, the Questions slider): requirements first, then the heaviest stages of the
+rubric, in rubric order (`pick_stages`); the whole-answer grade is against those stages only.
+Each stage's answer is graded against that stage's criterion;
 one follow-up per stage probes its costliest missed point and points at the candidate's own
 notes that hold it (e.g. a note on position bias when labels come from clicks). The candidate
 may drive the order (`goto("serving")`, `/stage serving` in the terminal), and a stage the
@@ -44,7 +47,31 @@ STAGE_QUESTIONS = {
     "serving": "How does this run in production within the latency and scale budget?",
     "monitoring": "After launch, what do you monitor, and how do you keep the model fresh?",
 }
-COVERED_ENOUGH = 0.5  # a later stage skips when every key point is evidenced at this score
+COVERED_ENOUGH = 0.5
+FIRST_STAGE = "requirements"  # a review opens by pinning the problem down, whatever n is
+
+
+def pick_stages(criteria: list, n: int) -> list:
+    """The n stages a review of this length walks, in rubric order: requirements, then the
+    heaviest (ties: rubric order). `[req 1, metrics 2, data 3, model 3], n=3 -> req, data, model`."""
+    if n >= len(criteria):
+        return list(criteria)
+    first = [c for c in criteria if c.id == FIRST_STAGE][:1]
+    rest = sorted(
+        (c for c in criteria if c not in first), key=lambda c: (-c.weight, criteria.index(c))
+    )
+    keep = first + rest[: max(0, n - len(first))]
+    return [c for c in criteria if c in keep]
+
+
+def narrowed(question: Question, criteria: list) -> Question:
+    """The question graded against these criteria only (the stages a shorter review asked)."""
+    if len(criteria) == len(question.rubric.criteria):
+        return question
+    rubric = question.rubric.model_copy(update={"criteria": list(criteria)})
+    return question.model_copy(
+        update={"rubric": rubric}
+    )  # a later stage skips when every key point is evidenced at this score
 
 
 class MlsdRound(RoundSession):
@@ -65,8 +92,10 @@ class MlsdRound(RoundSession):
             if not picked:
                 raise ValueError("the question bank has no system-design prompts")
             chosen = picked[0]
+        stages = pick_stages(chosen.rubric.criteria, config.n)
+        chosen = narrowed(chosen, stages)
         items = []
-        for i, c in enumerate(chosen.rubric.criteria):
+        for i, c in enumerate(stages):
             sub = stage_question(chosen, c, chosen.stages.get(c.id) or STAGE_QUESTIONS.get(c.id))
             text = (
                 sub.prompt

@@ -283,11 +283,20 @@ def _interview_tab(ui: UiApp) -> None:
         lambda r: (
             gr.update(visible=r == "deep-dive", choices=ui.projects() if r == "deep-dive" else []),
             gr.update(visible=r == "mlsd"),
+            _count_update(r),
         ),
         rnd,
-        [project, stage_row],
+        [project, stage_row, n],
         api_visibility="private",
     )
+
+
+def _count_update(round_name: str):
+    """The Questions slider says what it counts in this round (stages, or nothing: fixed length)."""
+    from mockloop.rounds import count_control
+
+    label, applies = count_control(round_name)
+    return gr.update(label=label, interactive=applies)
 
 
 def _notes_tab(ui: UiApp, status) -> dict:
