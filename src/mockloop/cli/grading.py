@@ -84,7 +84,7 @@ def calibrate(
     ),
 ) -> None:
     """Fit a monotone map from the grader's raw score to your own 0–5 scale, and store it."""
-    from mockloop.grading.calibrate import calibrate_file
+    from mockloop.evaluation.calibration import calibrate_file
 
     settings = Settings.from_env()
     run = calibrate_file(labeled, settings)

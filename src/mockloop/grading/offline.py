@@ -15,11 +15,8 @@ Leaves out: key points from a free-text reference (reference.py), looking up not
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -29,36 +26,13 @@ from mockloop.grading.match import Matcher, shipped
 from mockloop.grading.reference import reference_rubric, split_references
 from mockloop.grading.signals import DETECTORS, SIGNALS, Signals, injection_spans, read_signals
 from mockloop.grading.spans import Span, content_words, segment, tokens
+from mockloop.grading.version import GRADER, GRADER_VERSION, grader_fingerprint  # noqa: F401
 from mockloop.models import CriterionGrade, Evidence, Grade, Question, Rubric
 
-GRADER = "offline"
-GRADER_VERSION = "5"  # the grader's public version; the batch cache keys on grader_fingerprint()
 MAX_SPANS = 800
 QUOTE_SLACK = 0.05  # a shorter span this close to the best match is the better quote
 FLAG_MARGIN = 0.05  # a red flag needs its span closer to the flag than to any key point
 MAX_POINTS_PER_QUOTE = 3  # one sentence is the evidence for at most this many key points
-
-FINGERPRINTED = (
-    "offline.py",
-    "scoring.py",
-    "signals.py",
-    "spans.py",
-    "reference.py",
-    "match.py",
-    "matcher.safetensors",
-)
-
-
-@lru_cache(maxsize=1)
-def grader_fingerprint() -> str:
-    """Hash of the grader's own source and weights: a change to how grades are made changes it."""
-    folder = Path(__file__).parent
-    digest = hashlib.sha256(GRADER_VERSION.encode())
-    for name in FINGERPRINTED:
-        path = folder / name
-        if path.exists():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 @dataclass
