@@ -153,3 +153,4 @@ def test_eval_retrieval_prints_the_table(corpus_settings, tmp_path):
     ]
     assert [line.split()[0] for line in lines[2:5]] == ["dense", "bm25", "hybrid"]
     assert lines[4].split()[2] == "1.000"  # hybrid recall@5 on the one query
+    assert lines[-1] == "default: hybrid"  # the mode `mockloop search` uses
