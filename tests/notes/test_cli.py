@@ -103,11 +103,15 @@ def test_stats_and_forget(vault, mockloop_home):
     assert stats[0] == f"store: {mockloop_home / 'chroma'} (collection 'notes')"
     assert stats[1:3] == ["sources: 3", "chunks: 6"]
     assert stats[3].startswith("last ingest: ") and "(3 added, 0 changed" in stats[3]
-    assert stats[4:] == [
+    assert stats[4:7] == [
         "     1  ml/optimizers.md",
         "     3  nlp/lora.md",
         "     2  ranking/position-bias.md",
     ]
+    # how each note was routed, and why: folders that name a round are hints
+    assert stats[7] == "routing (round · topic, then why):"
+    assert stats[8].startswith("  ml/optimizers.md → breadth · ")
+    assert stats[9].startswith("  nlp/lora.md → nlp · ")
 
     gone = run("forget", "nlp/")
     assert gone.exit_code == 0

@@ -161,6 +161,10 @@ def stats(chroma_url: ChromaUrl = None) -> None:
         typer.echo("last ingest: never")
     for name, n in sources.items():
         typer.echo(f"  {n:4d}  {name}")
+    from mockloop.rounds.notes import routing_lines
+
+    for line in routing_lines(settings, store):
+        typer.echo(line)
 
 
 @app.command()
