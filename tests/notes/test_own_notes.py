@@ -227,3 +227,17 @@ def test_a_follow_up_never_asks_for_what_the_answer_just_said(follow_up, answer,
     from mockloop.rounds.behavioral import already_said
 
     assert already_said(follow_up, answer) is said
+
+
+def test_with_an_llm_only_the_projects_own_notes_are_sent(misc):
+    settings, retriever = misc
+    s = _start("deep-dive", settings, retriever, project="misc/heron.md")
+
+    class _Online:  # what `_notes_for` asks of a provider: that it is not the offline one
+        is_offline = False
+
+    s.ctx.provider = _Online()
+    # a question about mentoring would pull the mentoring story from an unrestricted search
+    assert retriever.search("helping a junior engineer grow", k=1)[0].source == "misc/mentor.md"
+    sent = s._notes_for("helping a junior engineer grow")
+    assert sent and {h.source for h in sent} == {"misc/heron.md"}
