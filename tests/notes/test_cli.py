@@ -103,11 +103,15 @@ def test_stats_and_forget(vault, mockloop_home):
     assert stats[0] == f"store: {mockloop_home / 'chroma'} (collection 'notes')"
     assert stats[1:3] == ["sources: 3", "chunks: 6"]
     assert stats[3].startswith("last ingest: ") and "(3 added, 0 changed" in stats[3]
-    assert stats[4:] == [
+    assert stats[4:7] == [
         "     1  ml/optimizers.md",
         "     3  nlp/lora.md",
         "     2  ranking/position-bias.md",
     ]
+    # how each note was routed, and why: folders that name a round are hints
+    assert stats[7] == "routing (round · topic, then why):"
+    assert stats[8].startswith("  ml/optimizers.md → breadth · ")
+    assert stats[9].startswith("  nlp/lora.md → nlp · ")
 
     gone = run("forget", "nlp/")
     assert gone.exit_code == 0
@@ -153,3 +157,4 @@ def test_eval_retrieval_prints_the_table(corpus_settings, tmp_path):
     ]
     assert [line.split()[0] for line in lines[2:5]] == ["dense", "bm25", "hybrid"]
     assert lines[4].split()[2] == "1.000"  # hybrid recall@5 on the one query
+    assert lines[-1] == "default: hybrid"  # the mode `mockloop search` uses

@@ -12,6 +12,7 @@ from mockloop.evaluation.retrieval import (
     DatasetError,
     dedupe,
     evaluate_file,
+    external_items,
     hit_at_k,
     load_dataset,
     ndcg_at_k,
@@ -116,3 +117,26 @@ def test_hybrid_beats_each_retriever_alone_and_holds_the_recall_floor(corpus_set
         assert hybrid >= report.mean("dense", metric), metric
         assert hybrid >= report.mean("bm25", metric), metric
     assert report.mean("hybrid", "recall@5") >= 0.9
+
+
+def test_external_set_writes_each_reference_as_a_note_and_splits_by_the_sets_own_split(tmp_path):
+    data = tmp_path / "evaldata"
+    data.mkdir()
+    head = '"id","split","question_id","question","reference_answers","student_answer"\n'
+    (data / "beetle_5way.csv").write_text(
+        head
+        + '"1","train","Q1","Why does the bulb light?","The circuit is closed","x"\n'
+        + '"2","train","Q1","Why does the bulb light?","The circuit is closed","y"\n'
+        + '"3","test-unseen-questions","Q2","What is a short?","A path with no resistance","z"\n'
+        # the same wording under another question id, with another reference: both are gold
+        + '"4","train","Q3","Why does the bulb light?","Both terminals are connected","w"\n'
+    )
+    notes = tmp_path / "notes"
+    items = external_items(data, notes)
+    assert [(i.query, sorted(i.gold), i.split) for i in items] == [
+        ("Why does the bulb light?", ["beetle/ref-000.txt", "beetle/ref-002.txt"], "dev"),
+        ("What is a short?", ["beetle/ref-001.txt"], "test"),
+    ]
+    assert (notes / "beetle/ref-001.txt").read_text() == "A path with no resistance\n"
+    with pytest.raises(DatasetError, match="no external eval data"):
+        external_items(tmp_path / "missing", tmp_path / "n2")

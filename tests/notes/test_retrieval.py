@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mockloop.notes.ingest import ingest
-from mockloop.retrieval import Retriever, bm25_dir, mmr, rrf, source_matches
+from mockloop.retrieval import Retriever, bm25_dir, fuse_scores, mmr, rrf, source_matches
 from mockloop.store import open_store
 
 from .conftest import write_tree
@@ -18,7 +18,7 @@ def ingested(vault, settings):
     return settings
 
 
-@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid", "rrf"])
 def test_every_mode_finds_the_note_that_answers(ingested, mode):
     hits = Retriever(ingested).search("why does AdamW decouple weight decay", k=3, mode=mode)
     assert hits[0].citation == "ml/optimizers.md § Optimizers"
@@ -126,3 +126,16 @@ def test_a_long_lived_retriever_sees_notes_ingested_after_it_was_made(ingested, 
     ingest([vault], ingested)
     for mode in ("bm25", "hybrid"):
         assert r.search("byte-pair encoding merges", k=1, mode=mode)[0].source == "nlp/bpe.md"
+
+
+def test_score_fusion_lets_a_strong_dense_match_beat_a_keyword_echo():
+    # "a" is the dense winner and second in BM25; "k" repeats the query's words but is far
+    # from its meaning. RRF ties them; the default score fusion keeps the dense winner on top.
+    dense = [("a", 0.82), ("b", 0.80), ("k", 0.31)]
+    lexical = [("k", 9.0), ("a", 8.5), ("b", 1.0)]
+    fused = fuse_scores(dense, lexical)
+    assert list(fused)[0] == "a"
+    assert fused["a"] == pytest.approx(0.7 * 1 + 0.3 * 8.5 / 9)
+    # a chunk only one retriever found counts the other list's lowest score, not zero
+    only_dense = fuse_scores([("x", 1.0)], [("y", 4.0), ("z", 2.0)])
+    assert only_dense["x"] == pytest.approx(0.7 + 0.3 * 0.5)

@@ -121,7 +121,9 @@ def search(
     source: Annotated[
         str | None, typer.Option("--source", help="Only this source or folder prefix, e.g. nlp/.")
     ] = None,
-    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    mode: Annotated[
+        str, typer.Option(help="hybrid (score fusion), dense, bm25 or rrf.")
+    ] = "hybrid",
     mmr: Annotated[
         bool, typer.Option("--mmr", help="Diversify hits (maximal marginal relevance).")
     ] = False,
@@ -181,6 +183,10 @@ def stats(chroma_url: ChromaUrl = None) -> None:
         typer.echo("last ingest: never")
     for name, n in sources.items():
         typer.echo(f"  {n:4d}  {shown(name)}")
+    from mockloop.rounds.notes import routing_lines
+
+    for line in routing_lines(settings, store):
+        typer.echo(shown(line))  # routing lines name notes too: control characters escaped
 
 
 @app.command()
@@ -214,23 +220,40 @@ def eval_retrieval(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
     show_misses: Annotated[
-        bool, typer.Option("--misses", help="List queries hybrid misses in the top 5.")
+        bool, typer.Option("--misses", help="List queries the default mode misses in the top 5.")
     ] = False,
+    external: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also run the eval over notes nobody here wrote: the SemEval-2013 and SAF "
+            "reference answers in this folder (e.g. ../shared/evaldata); skipped if it is missing."
+        ),
+    ] = None,
 ) -> None:
-    """Recall@1, recall@5, MRR and nDCG@10 of dense, BM25 and hybrid search on an eval set."""
-    from mockloop.evaluation.retrieval import DatasetError, run_retrieval_eval
+    """Recall@1, recall@5, MRR and nDCG@10 of each search mode on an eval set."""
+    from mockloop.evaluation.retrieval import DatasetError, run_external_eval, run_retrieval_eval
+    from mockloop.retrieval import DEFAULT_MODE
 
     if not dataset.exists():
         _fail(f"no eval set at {dataset}; pass --dataset PATH", 2)
     try:
-        report = run_retrieval_eval(dataset, corpus, home=home)
+        reports = [run_retrieval_eval(dataset, corpus, home=home)]
+        if external is not None and external.is_dir():
+            reports.append(run_external_eval(external))
     except (DatasetError, StoreError) as e:
         _fail(f"error: {e}", 2)
     if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2))
+        out = {"default": DEFAULT_MODE, **reports[0].as_dict()}
+        if len(reports) > 1:
+            out["external"] = reports[1].as_dict()
+        typer.echo(json.dumps(out, indent=2))
         return
-    for line in report.table():
-        typer.echo(line)
-    if show_misses:
-        for line in report.misses("hybrid", k=5):
+    for report in reports:
+        for line in report.table():
             typer.echo(line)
+        if show_misses:
+            for line in report.misses(DEFAULT_MODE, k=5):
+                typer.echo(line)
+    if external is not None and not external.is_dir():
+        typer.echo(f"external eval skipped: no folder at {external}")
+    typer.echo(f"default: {DEFAULT_MODE}")

@@ -86,6 +86,7 @@ class Item:
     query: str
     gold: set[str]
     gold_heading: str | None = None
+    split: str | None = None  # external sets: "dev" (fusion chosen on it) or "test"
 
 
 @dataclass
@@ -114,6 +115,14 @@ class RetrievalReport:
         vals = [r.scores[metric] for r in self.results if r.mode == mode]
         return sum(vals) / len(vals) if vals else float("nan")
 
+    def split_mean(self, mode: str, metric: str, split: str) -> float:
+        vals = [r.scores[metric] for r in self.results if r.mode == mode and r.item.split == split]
+        return sum(vals) / len(vals) if vals else float("nan")
+
+    @property
+    def splits(self) -> list[str]:
+        return sorted({r.item.split for r in self.results if r.item.split})
+
     def heading_rate(self, mode: str) -> float | None:
         vals = [r.heading for r in self.results if r.mode == mode and r.heading is not None]
         return sum(vals) / len(vals) if vals else None
@@ -130,6 +139,13 @@ class RetrievalReport:
             "chunks": self.n_chunks,
             "skipped_lines": self.skipped,
             "unknown_gold": self.unknown_gold,
+            "splits": {
+                sp: {
+                    m: {k: round(self.split_mean(m, k, sp), 4) for k in ("recall@1", "recall@5")}
+                    for m in self.modes
+                }
+                for sp in self.splits
+            },
             "modes": {
                 m: {
                     **{k: round(self.mean(m, k), 4) for k in METRICS},
@@ -164,6 +180,17 @@ class RetrievalReport:
             "recall@k: a gold note in the top k (gold notes are alternatives); all-gold@5: share "
             f"of gold notes in the top 5; heading@5: over the {n_heading} queries naming a heading"
         )
+        for split in self.splits:
+            n = len({r.item.id for r in self.results if r.item.split == split})
+            lines.append(
+                f"{split} questions ({n}): "
+                + "  ".join(
+                    f"{m} {self.split_mean(m, 'recall@1', split):.3f}/"
+                    f"{self.split_mean(m, 'recall@5', split):.3f}"
+                    for m in self.modes
+                )
+                + "  (recall@1/recall@5)"
+            )
         lines += [f"skipped line: {s}" for s in self.skipped]
         lines += [f"gold source not in the store: {s}" for s in self.unknown_gold]
         return lines
@@ -216,8 +243,11 @@ def load_dataset(path: Path) -> tuple[list[Item], list[str]]:
     return items, skipped
 
 
+EVAL_MODES = ("dense", "bm25", "hybrid", "rrf")
+
+
 def evaluate(
-    retriever, items: list[Item], modes=("dense", "bm25", "hybrid"), depth: int = DEPTH
+    retriever, items: list[Item], modes=EVAL_MODES, depth: int = DEPTH
 ) -> list[QueryResult]:
     """Run every query in every mode and score the note-level ranking."""
     results = []
@@ -271,3 +301,79 @@ def run_retrieval_eval(dataset: Path, corpus: Path, home: Path | None = None) ->
                 f"could not ingest the corpus at {corpus}: " + "; ".join(summary.lines())
             )
         return evaluate_file(dataset, settings)
+
+
+# --- the external set: notes nobody on the project wrote ------------------------------------
+# (file, question column, reference column, rows whose split makes a question "dev")
+EXTERNAL = (
+    ("beetle_5way.csv", "question", "reference_answers", {"train"}),
+    ("scientsbank_2way.csv", "question", "reference_answers", {"train"}),
+    ("saf_en_dev.csv", "question", "reference", {"training"}),
+)
+
+
+def external_items(evaldata: Path, notes_dir: Path) -> list[Item]:
+    """Write each distinct reference answer of the SemEval-2013 and SAF sets as its own note
+    under `notes_dir` (one folder per set) and return their questions as queries.
+
+    A question's gold notes are the references of every question id with the same wording
+    (Beetle asks some questions twice with different references). A question is "dev" when the
+    set's training split holds it, else "test" (unseen questions and domains): fusion is chosen
+    on dev only. Raises DatasetError when `evaldata` holds none of the files."""
+    import csv
+
+    items: list[Item] = []
+    for name, q_col, ref_col, dev_splits in EXTERNAL:
+        path = Path(evaldata) / name
+        if not path.is_file():
+            continue
+        folder = Path(name).stem.split("_")[0]
+        (notes_dir / folder).mkdir(parents=True, exist_ok=True)
+        note_of: dict[str, str] = {}  # reference text → note source
+        by_question: dict[str, tuple[set[str], set[str]]] = {}  # wording → (golds, splits)
+        with path.open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                ref = row[ref_col].replace(" ||| ", "\n").strip()
+                query = " ".join(row[q_col].split())
+                if not ref.strip() or not query:
+                    continue
+                if ref not in note_of:
+                    source = f"{folder}/ref-{len(note_of):03d}.txt"
+                    note_of[ref] = source
+                    (notes_dir / source).write_text(ref + "\n", encoding="utf-8")
+                golds, splits = by_question.setdefault(query, (set(), set()))
+                golds.add(note_of[ref])
+                splits.add(row["split"])
+        for n, (query, (golds, splits)) in enumerate(by_question.items(), start=1):
+            split = "dev" if splits & dev_splits else "test"
+            items.append(Item(f"{folder}-{n:03d}", query, golds, split=split))
+    if not items:
+        raise DatasetError(f"no external eval data at {evaldata} (beetle, scientsbank or saf CSV)")
+    return items
+
+
+def run_external_eval(
+    evaldata: Path, home: Path | None = None, modes=EVAL_MODES
+) -> RetrievalReport:
+    """Ingest the external sets' reference answers (in a temp dir; never into the repo) and
+    run their questions as queries."""
+    from mockloop.notes.ingest import ingest
+    from mockloop.retrieval import Retriever
+
+    model = Settings.from_env().embed_model
+    with tempfile.TemporaryDirectory(prefix="mockloop-ext-") as tmp:
+        notes = Path(tmp) / "notes"
+        items = external_items(evaldata, notes)
+        settings = Settings(home=Path(home or Path(tmp) / "home"), embed_model=model)
+        summary = ingest([notes], settings)
+        if not summary.ok:
+            raise DatasetError("could not ingest the external notes: " + "; ".join(summary.lines()))
+        retriever = Retriever(settings)
+        sources = retriever.store.sources()
+        return RetrievalReport(
+            dataset=f"{evaldata} (reference answers as notes)",
+            results=evaluate(retriever, items, modes),
+            unknown_gold=sorted({g for it in items for g in it.gold} - set(sources)),
+            n_sources=len(sources),
+            n_chunks=sum(sources.values()),
+        )

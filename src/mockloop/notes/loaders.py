@@ -198,6 +198,8 @@ def load_markdown(text: str, name: str) -> Document:
     body, inline_tags = rewrite_links(body)
     tags = _as_list(meta.get("tags")) + _as_list(meta.get("tag")) + inline_tags
     tags += _as_list(meta.get("topic"))
+    tags += _as_list(meta.get("round"))  # a hint for mockloop.notes.routing; the override:
+    tags += [f"mockloop-round:{r}" for r in _as_list(meta.get("mockloop-round"))]
     title = str(meta.get("title") or "").strip()
     if not title:
         h1 = _H1.search(_without_code(body))

@@ -1,8 +1,8 @@
 """What the rounds read from the user's notes: topics covered, stories, projects, papers, and
 questions derived from notes the bank has none for.
 
-Covers: classifying chunks (a paper-tracker entry has a TL;DR; a story lives under behavioral/
-or is tagged star/behavioral; a project under projects/ or tagged project/deep-dive), deciding
+Covers: classifying chunks (a paper-tracker entry has a TL;DR; stories and projects are the
+notes mockloop.notes.routing routes to the behavioral round and the deep dive), deciding
 by content which bank topics the notes cover and which notes no bank question covers, routing a
 note to a round, and deriving Questions whose reference answer is a note chunk
 (`source_chunk_id` set):
@@ -25,9 +25,9 @@ ranking topics; behavioral/ and projects/ for all) stays below it in all but one
 discusses pre-LN transformer blocks). Three notes the bank has no question for score 0.365
 (speculative decoding), 0.450 (mixture of experts) and 0.549 (gradient boosting).
 
-A note goes to the round its folder or tags name (nlp/, ml-breadth/, ranking/, system-design/,
-...); otherwise to the round whose bank questions' centroid is nearest, when it beats the
-runner-up by ROUTE_MARGIN. Only breadth, NLP and ranking derive questions.
+Which round a note belongs to is mockloop.notes.routing's call (the user's override, then tags
+and folders as hints, then what the note says); `NotesIndex.routing` runs it over the stored
+vectors. Only breadth, NLP and ranking derive questions.
 
 Leaves out: search itself (mockloop.retrieval) and question order (mockloop.progress); what to
 ask first is `notes_first`, used by the rounds that derive.
@@ -49,41 +49,13 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from mockloop.models import Chunk, Hit, Question
+from mockloop.notes.routing import PAPER_TAGS, Route, route_notes, slug
 
-PAPER_TAGS = {"papers", "paper", "reading-list"}
-STORY_TAGS = {"behavioral", "star", "story", "stories"}
-PROJECT_TAGS = {"project", "projects", "deep-dive"}
-SKIP_TAGS = {"moc", "index", "map-of-content"}
 _TLDR = re.compile(r"tl;\s?dr\W*", re.IGNORECASE)
 
 COVER_THRESHOLD = 0.59  # cosine question ↔ chunk for "the notes cover this" (see the docstring)
-ROUTE_MARGIN = 0.04  # a note with no round folder/tag: nearest round centroid must win by this
 DERIVING_ROUNDS = ("breadth", "nlp", "ranking")
 MIN_CHUNK_CHARS = 80  # shorter chunks (a title line, a link list) make no reference answer
-ROUND_ALIASES: dict[str, set[str]] = {  # folder names and tags that name a round
-    "breadth": {
-        "breadth",
-        "ml-breadth",
-        "ml",
-        "ml-basics",
-        "ml-fundamentals",
-        "fundamentals",
-        "machine-learning",
-    },
-    "nlp": {"nlp", "llm", "llms", "language-models", "transformers"},
-    "ranking": {
-        "ranking",
-        "recsys",
-        "recommendation",
-        "recommendations",
-        "recommender-systems",
-        "search-ranking",
-    },
-    "mlsd": {"mlsd", "system-design", "ml-system-design", "ml-design", "design"},
-    "behavioral": {"behavioral", "behavioural", "star", "stories", "story"},
-    "deep-dive": {"projects", "project", "deep-dive"},
-}
-_ALIAS_ROUND = {alias: name for name, aliases in ROUND_ALIASES.items() for alias in aliases}
 # Headings that say nothing about what the section is on: never asked about.
 GENERIC_HEADINGS = {
     "features",
@@ -154,29 +126,12 @@ _DEFINITION = re.compile(
 )
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
 def _tags(c: Chunk) -> set[str]:
     return {t.lower() for t in c.tags}
 
 
 def is_paper(c: Chunk) -> bool:
     return bool(_tags(c) & PAPER_TAGS or "paper" in c.source.lower()) and bool(_TLDR.search(c.text))
-
-
-def is_story(c: Chunk) -> bool:
-    return bool(_tags(c) & STORY_TAGS) or c.source.lower().startswith("behavioral/")
-
-
-def is_project(c: Chunk) -> bool:
-    return bool(_tags(c) & PROJECT_TAGS) or c.source.lower().startswith("projects/")
-
-
-def is_plain_note(c: Chunk) -> bool:
-    """A note on a subject: not a paper entry, story, project, map of content or reading list."""
-    return not (is_paper(c) or is_story(c) or is_project(c) or _tags(c) & (SKIP_TAGS | PAPER_TAGS))
 
 
 def tldr(text: str) -> str:
@@ -218,22 +173,6 @@ def as_hit(c: Chunk) -> Hit:
 def question_text(q: Question) -> str:
     """What a bank question is matched against the notes with: its prompt and reference."""
     return f"{q.prompt}\n{q.reference_answer}".strip()
-
-
-# -- routing a note to a round ----------------------------------------------------------------
-def folder_round(source: str) -> str | None:
-    """The round a note's folder names (the innermost folder that names one), else None."""
-    for part in reversed(PurePosixPath(source).parts[:-1]):
-        name = _ALIAS_ROUND.get(slug(part))
-        if name:
-            return name
-    return None
-
-
-def tag_round(chunks: list[Chunk]) -> str | None:
-    """The round the note's tags name, when they name exactly one."""
-    named = {_ALIAS_ROUND[t] for c in chunks for t in _tags(c) if t in _ALIAS_ROUND}
-    return named.pop() if len(named) == 1 else None
 
 
 # -- wording a derived question ---------------------------------------------------------------
@@ -482,6 +421,7 @@ class NotesIndex:
         self.settings = settings
         self._considered: dict[str, Question] = {}
         self._best: dict[str, tuple[float, int]] = {}  # question text sha → best (cos, row)
+        self._routes: dict[str, dict[str, Route]] = {}  # bank key → routes
 
     @cached_property
     def chunks(self) -> list[Chunk]:
@@ -614,18 +554,42 @@ class NotesIndex:
     def tag_set(self) -> set[str]:
         return {t for c in self.chunks for t in _tags(c)}
 
-    # -- notes by kind --------------------------------------------------------------------------
-    def stories(self) -> list[Chunk]:
-        return [c for c in self.chunks if is_story(c)]
+    # -- notes by kind: routed by what they say (mockloop.notes.routing) ----------------------
+    def routing(self, bank: list[Question] | None = None) -> dict[str, Route]:
+        """source → Route of every note, against `bank` (default: the packaged bank)."""
+        if bank is None:
+            from mockloop.bank import load_bank
+
+            bank = list(load_bank().questions)
+        asked = [q for q in bank if not q.source_chunk_id]
+        key = _sha("\n".join(sorted(q.id for q in asked)))
+        got = self._routes.get(key)
+        if got is None:
+            if not self.chunks:
+                return {}
+            got = route_notes(
+                self.chunks, self.matrix, asked, question_vectors(asked, self.settings)
+            )
+            self._routes[key] = got
+        return got
+
+    def _kind(self, kind: str, bank: list[Question] | None = None) -> list[str]:
+        return [s for s, r in self.routing(bank).items() if r.kind == kind and r.round]
+
+    def stories(self, bank: list[Question] | None = None) -> list[Chunk]:
+        """Chunks of every note routed to the behavioral round as a story."""
+        keep = set(self._kind("story", bank))
+        return [c for c in self.chunks if c.source in keep]
 
     def papers(self) -> list[Chunk]:
         return [c for c in self.chunks if is_paper(c)]
 
-    def projects(self) -> dict[str, str]:
-        """source → title of each project note."""
+    def projects(self, bank: list[Question] | None = None) -> dict[str, str]:
+        """source → title of each project note (routed to the deep dive)."""
+        keep = set(self._kind("project", bank))
         found: dict[str, str] = {}
         for c in self.chunks:
-            if is_project(c) and c.source not in found:
+            if c.source in keep and c.source not in found:
                 found[c.source] = c.title or c.source
         return dict(sorted(found.items()))
 
@@ -634,38 +598,19 @@ class NotesIndex:
 
     @cached_property
     def plain_notes(self) -> dict[str, list[Chunk]]:
-        """source → chunks of every plain note (see `is_plain_note`), sorted by source."""
+        """source → chunks of every note on a subject (not a story, project, paper entry or map
+        of content), sorted by source."""
+        keep = {s for s, r in self.routing().items() if r.kind == "note"}
         by_source: dict[str, list[Chunk]] = {}
         for c in self.chunks:
-            if is_plain_note(c):
+            if c.source in keep:
                 by_source.setdefault(c.source, []).append(c)
         return dict(sorted(by_source.items()))
 
     def routes(self, bank: list[Question] | None = None) -> dict[str, str | None]:
-        """source → the round each plain note belongs to (None: no round stands out).
-
-        Folder first, then tags, then the nearest centroid of the bank's rounds."""
-        centroids: dict[str, np.ndarray] = {}
-        by_round: dict[str, list[Question]] = {}
-        for q in bank or []:
-            if not q.source_chunk_id:
-                by_round.setdefault(q.round, []).append(q)
-        if len(by_round) > 1:
-            for name, qs in sorted(by_round.items()):
-                v = question_vectors(qs, self.settings).mean(axis=0)
-                centroids[name] = v / (np.linalg.norm(v) or 1.0)
-        names = list(centroids)
-        out: dict[str, str | None] = {}
-        for source, chunks in self.plain_notes.items():
-            route = folder_round(source) or tag_round(chunks)
-            if route is None and names:
-                v = self.vectors(chunks).mean(axis=0)
-                sims = np.stack([centroids[n] for n in names]) @ (v / (np.linalg.norm(v) or 1.0))
-                order = np.argsort(-sims)
-                if sims[order[0]] - sims[order[1]] >= ROUTE_MARGIN:
-                    route = names[int(order[0])]
-            out[source] = route
-        return out
+        """source → the round each plain note belongs to (None: no round stands out)."""
+        routing = self.routing(bank)
+        return {s: routing[s].round for s in self.plain_notes if s in routing}
 
     def round_notes(self, round_name: str, bank: list[Question] | None = None) -> list[Chunk]:
         """Chunks of the plain notes that belong to this round (see `routes`)."""
@@ -819,3 +764,24 @@ def notes_first(
     taken = {q.id for q in lead}
     rest = [q for q in pool + derived if q.id not in taken]
     return lead + select_questions(ctx, rest, n - len(lead), seed)
+
+
+# -- how notes were routed, for `mockloop stats` ------------------------------------------------
+def routing_lines(settings, store) -> list[str]:
+    """Each note's round · topic and why, then the notes no round will use, with the reason."""
+
+    class _Holder:  # NotesIndex reads the store through a retriever-shaped object
+        pass
+
+    holder = _Holder()
+    holder.store = store
+    routes = NotesIndex(holder, settings).routing()
+    if not routes:
+        return []
+    lines = ["routing (round · topic, then why):"]
+    lines += [f"  {source} → {route.line}" for source, route in routes.items()]
+    unused = [r for r in routes.values() if r.round is None and r.kind != "paper"]
+    if unused:
+        lines.append(f"not used by any round ({len(unused)}):")
+        lines += [f"  {r.source}: {r.why}" for r in unused]
+    return lines
