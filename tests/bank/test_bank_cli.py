@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from mockloop.bank import load_bank
 from mockloop.cli import app
-from mockloop.models import ROUNDS
+from mockloop.models import SPOKEN_ROUNDS
 
 runner = CliRunner()
 FLOORS = {"nlp": 35, "ranking": 30, "mlsd": 20, "deep-dive": 12}
@@ -21,7 +21,7 @@ def _invoke(*args: str):
     return result
 
 
-@pytest.mark.parametrize("round_name", ROUNDS)
+@pytest.mark.parametrize("round_name", SPOKEN_ROUNDS)
 def test_list_prints_one_line_per_question_of_the_round(round_name):
     expected = load_bank().for_round(round_name)
     result = _invoke("list", "--round", round_name)
@@ -32,7 +32,7 @@ def test_list_prints_one_line_per_question_of_the_round(round_name):
         assert line.split() == [q.id, q.topic, {1: "easy", 2: "medium", 3: "hard"}[q.difficulty]]
 
 
-@pytest.mark.parametrize("round_name", ROUNDS)
+@pytest.mark.parametrize("round_name", SPOKEN_ROUNDS)
 def test_list_json_parses_and_matches_the_bank(round_name):
     bank = load_bank()
     result = _invoke("list", "--round", round_name, "--json")
@@ -55,11 +55,23 @@ def test_list_json_parses_and_matches_the_bank(round_name):
 def test_list_json_without_a_round_covers_every_round():
     rows = json.loads(_invoke("list", "--json").output)
     bank = load_bank()
-    counts = {name: sum(r["round"] == name for r in rows) for name in ROUNDS}
-    assert counts == {name: len(bank.for_round(name)) for name in ROUNDS}
+    counts = {name: sum(r["round"] == name for r in rows) for name in SPOKEN_ROUNDS}
+    assert counts == {name: len(bank.for_round(name)) for name in SPOKEN_ROUNDS}
     assert len(rows) >= len(bank)  # plus coding problems once that package exists
     for name, floor in FLOORS.items():
         assert counts[name] >= floor, f"{name}: {counts[name]} < {floor}"
+
+
+def test_list_shows_the_coding_problems_as_round_coding():
+    from mockloop.coding.bank import load_problems
+
+    problems = load_problems()
+    result = _invoke("list", "--round", "coding", "--json")
+    assert result.exit_code == 0, result.output
+    assert [r["id"] for r in json.loads(result.output)] == [p.id for p in problems]
+    assert {"coding.stable-softmax", "coding.roc-auc", "coding.merge-intervals"} <= {
+        p.id for p in problems
+    }
 
 
 def test_an_unknown_round_is_refused_with_the_rounds_on_offer():

@@ -70,8 +70,14 @@ def test_stage_prompts_do_not_give_a_key_point_or_follow_up_away(scenarios):
 
 
 def _round(question_id: str, bank: Bank | None = None):
-    return start_round(
-        "mlsd", Settings.from_env(), question_id=question_id, retriever=False, seed=0, bank=bank
+    return start_round(  # n=10: every stage of the scenario (the slider may ask for fewer)
+        "mlsd",
+        Settings.from_env(),
+        n=10,
+        question_id=question_id,
+        retriever=False,
+        seed=0,
+        bank=bank,
     )
 
 

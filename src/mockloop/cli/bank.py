@@ -14,7 +14,7 @@ import typer
 
 from mockloop.bank import load_bank
 from mockloop.cli.app import app
-from mockloop.models import ROUNDS, Question
+from mockloop.models import ROUNDS, SPOKEN_ROUNDS, Question
 
 bank_app = typer.Typer(
     help="The question bank: list what each round can ask, show one question in full.",
@@ -53,7 +53,7 @@ def _row(item: Any, round_name: str) -> dict[str, Any]:
 
 def _rows(round_name: str | None) -> list[dict[str, Any]]:
     bank = load_bank()
-    rounds = [round_name] if round_name else [*ROUNDS, "coding"]
+    rounds = [round_name] if round_name else [*SPOKEN_ROUNDS, "coding"]
     rows: list[dict[str, Any]] = []
     for name in rounds:
         if name == "coding":
@@ -64,7 +64,7 @@ def _rows(round_name: str | None) -> list[dict[str, Any]]:
 
 
 def _rounds_on_offer() -> list[str]:
-    return [*ROUNDS, "coding"] if _coding_problems() else list(ROUNDS)
+    return [*SPOKEN_ROUNDS, "coding"] if _coding_problems() else list(SPOKEN_ROUNDS)
 
 
 @bank_app.command("list")
