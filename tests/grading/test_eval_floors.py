@@ -1,8 +1,9 @@
 """Floors on evals/grading.jsonl: the offline grader must keep agreeing with the human labels.
 
-Measured with grader 3 (305 answers, 50 questions): Pearson 0.800, Spearman 0.776, QWK 0.737,
-RMSE 1.065, within-1 0.636. Floors sit a little under, so noise from new rows does not trip
-them but a real regression does. The grader was not tuned on this file.
+Set with grader 3 (305 answers, 50 questions: Pearson 0.800, Spearman 0.776, QWK 0.737,
+RMSE 1.065, within-1 0.636). Grader 5 is fitted on this set (and on evals/paraphrase.jsonl), so
+the floors now guard against regressions; its honest figures are the leave-one-dataset-out folds
+in evals/README.md.
 """
 
 from __future__ import annotations
@@ -62,3 +63,31 @@ def test_strong_answers_outscore_empty_and_injected_ones(report):
     # content, and far below strong answers
     assert mean["injection"] <= people["injection"]
     assert mean["injection"] < mean["strong"] - 1.5
+
+
+PARAPHRASE = DATASET.with_name("paraphrase.jsonl")
+
+
+@pytest.fixture(scope="module")
+def paraphrase(tmp_path_factory):
+    settings = Settings(home=tmp_path_factory.mktemp("eval-home"))
+    return run_grading_eval(PARAPHRASE, settings, n_boot=0)
+
+
+def test_paraphrased_answers_keep_their_order_and_scale(paraphrase):
+    """Floors on evals/paraphrase.jsonl for the shipped grader. It is fitted on this set, so
+    these guard against regressions; the honest figure is the leave-one-out fold in
+    evals/README.md (grader fitted without this set)."""
+    import json
+    from collections import defaultdict
+
+    rows = [json.loads(line) for line in PARAPHRASE.read_text(encoding="utf-8").splitlines()]
+    assert paraphrase.get("pearson") >= 0.80, paraphrase.lines()
+    by = defaultdict(lambda: defaultdict(list))
+    for p, row in zip(paraphrase.predictions, rows, strict=True):
+        by[row["question_id"]][row["quality"]].append(p["overall"])
+    strong = [s for q in by.values() for s in q["strong"]]
+    assert sum(strong) / len(strong) >= 3.5
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    ordered = sum(mean(q["strong"]) > mean(q["partial"]) > mean(q["wrong"]) for q in by.values())
+    assert ordered >= 0.75 * len(by)
