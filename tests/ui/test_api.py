@@ -74,7 +74,10 @@ def test_breadth_round_asks_grades_and_summarises(client):
     out = client.predict(q1.reference_answer, api_name="/answer")
     chat = out[CHAT]
     # the answer, as sent (Gradio may hand back Markdown escapes such as C\_FP already undone)
-    assert unescape(texts(chat)[-3]) == unescape(render.escape_md(q1.reference_answer))
+    assert unescape(render.escape_md(q1.reference_answer)) in [unescape(t) for t in texts(chat)]
+    if not texts(chat)[-1].startswith("**Question 2 of 2**"):  # a short follow-up came first
+        out = client.predict(q1.reference_answer, api_name="/answer")
+        chat = out[CHAT]
     feedback_title = titles(chat)[-2]
     assert feedback_title.startswith("Feedback ·")
     score = float(feedback_title.split(": ")[1].split("/")[0])
