@@ -99,15 +99,14 @@ def feedback_text(grade: Grade) -> str:
 
 def explain(grade: Grade, question: Question, sig: Signals, notes: list[str], answer: str) -> None:
     """Fill the grade's explanation: missed points, notes and the feedback text."""
+    fill_missed(grade, question.round)
     if not answer.strip():
         grade.notes = ["No answer was given, so nothing could be credited."]
-        fill_missed(grade, question.round)
         grade.feedback = (
             "No answer was given, so nothing could be credited (0/5). Try answering in a few "
             "sentences: the main idea first, then why it holds and one example."
         )
         return
-    fill_missed(grade, question.round)
     quality = []
     if sig.keyword_list:
         quality.append(

@@ -43,6 +43,7 @@ class Answer:
     spans: list[Span]
     vecs: np.ndarray
     restates: np.ndarray  # per span: True when it says nothing the question did not
+    dropped: bool  # text addressed to the grader was blanked out
 
 
 def read_answer(answer: str, prompt: str, matcher: Matcher) -> Answer:
@@ -59,7 +60,7 @@ def read_answer(answer: str, prompt: str, matcher: Matcher) -> Answer:
     ]
     prompt_words = set(content_words(prompt))
     restates = np.array([not (set(content_words(s.quote)) - prompt_words) for s in spans], bool)
-    return Answer(clean, spans, matcher.encode([s.quote for s in spans]), restates)
+    return Answer(clean, spans, matcher.encode([s.quote for s in spans]), restates, bool(drop))
 
 
 def _cosines(texts: list[str], ans: Answer, matcher: Matcher) -> np.ndarray:
@@ -161,7 +162,7 @@ def score_rubric(question: Question, rubric: Rubric, answer: str, matcher: Match
     notes = []
     if ans.spans and ans.restates.all():
         notes.append("The answer restates the question instead of answering it.")
-    if injection_spans(answer):
+    if ans.dropped:
         notes.append("Ignored text addressed to the grader; only the answer's content was scored.")
     return Scored(graded, hit_flags, coverage, whole, best_cos, sig, notes)
 
