@@ -147,6 +147,12 @@ def eval_grading(
         help="print the leave-one-dataset-out table, with folds fitted into this folder "
         "(reused when present) and the MiniLM cosine baseline",
     ),
+    ablation: Path | None = typer.Option(
+        None,
+        "--ablation",
+        help="like --transfer, with each part of the score (readings, red-flag cuts) taken "
+        "away in turn: does it earn its place?",
+    ),
     matcher: Path | None = typer.Option(
         None, "--matcher", help="grade with this weights file instead of the shipped one"
     ),
@@ -159,10 +165,15 @@ def eval_grading(
     """How well the offline grader agrees with human scores on a labelled table."""
     from mockloop.evaluation.grading import run_grading_eval
 
-    if fit is not None or transfer is not None:
+    if fit is not None or transfer is not None or ablation is not None:
         from mockloop.evaluation import grading_fit
 
-        if fit is not None:
+        if ablation is not None:
+            lines = grading_fit.transfer_table(
+                ablation, log=typer.echo, variants=grading_fit.ABLATIONS
+            )
+            typer.echo("\n".join(lines))
+        elif fit is not None:
             sources = tuple(s for s in grading_fit.ALL_SOURCES if s != leave_out)
             grading_fit.fit_grader(fit, sources, log=typer.echo)
         else:

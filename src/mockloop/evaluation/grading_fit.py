@@ -3,12 +3,14 @@
 `fit_grader(out, sources)` is the one documented command's work (`mockloop eval grading --fit`):
 1. fine-tune the matcher on pairs from the training sources (matcher_fit.py);
 2. fit the cosine → probability logistic on a sample of those pairs, in the new space;
-3. fit the score map — the mix of rubric coverage and whole-answer match, then an isotonic map
-   to the humans' 0–1 scale — on training rows graded with the new matcher;
+3. fit the score map — per mode, a logistic over the whole-answer match, the point match and
+   the rubric coverage, equated to the humans' spread where the labels are 0–5 grades — on
+   training rows graded with the new matcher;
 4. write the fitted numbers into the weights file's metadata: one artefact, nothing pasted.
 
 `transfer_table()` fits once per left-out source and measures each fold's grader, next to the
-plain MiniLM cosine baseline, on a set that fold never saw. Only train splits are fitted on.
+plain MiniLM cosine baseline, on a set that fold never saw; with ABLATIONS it also measures the
+grader with each part of its score taken away. Only train splits are fitted on.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import csv
 import json
 import random
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,16 +47,20 @@ def fit_logistic(matcher: Matcher, pairs: list[mf.Pair], seed: int = 0) -> tuple
 MAP_SOURCES = ("grading", "paraphrase")  # our own labelled sets: the rubric-mode score map only
 
 
+# Sources whose labels are grades (Beetle's correct / partial / wrong, SAF's 0–1 scores). The
+# SciEntsBank file's 2-way labels count a partly correct answer as wrong: the matcher learns from
+# them, the score map does not (fitted on them it marked partial answers down to 0).
+GRADED = ("beetle", "saf")
+
+
 def score_rows(sources: tuple[str, ...], evaldata: Path = mf.EVALDATA, seed: int = 0) -> list:
-    """(question, answer, label 0–1) rows to fit the score map on: the SemEval/SAF train splits
-    in reference-answer mode; our labelled sets (evals/grading.jsonl, evals/paraphrase.jsonl) in
+    """(question, answer, label 0–1) rows to fit the score map on: the Beetle and SAF train
+    splits in reference-answer mode; our labelled sets (evals/grading.jsonl, evals/paraphrase.jsonl) in
     rubric mode and again in reference mode (the question's reference answer alone); and, as
     anchors, bank reference answers (1) and the reference answer of another question (0)."""
     rng = random.Random(seed)
     rows: list[tuple[Question, str, float]] = []
-    for p in mf.training_pairs(
-        tuple(s for s in sources if s in ("beetle", "scientsbank", "saf")), evaldata
-    ):
+    for p in mf.training_pairs(tuple(s for s in sources if s in GRADED), evaldata):
         q = Question(
             id=f"{p.source}:{p.group}",
             round="breadth",
@@ -101,24 +107,85 @@ def soft_logistic(X: np.ndarray, y: np.ndarray) -> list[float]:
     return [round(float(lr.intercept_[0]), 4)] + weights
 
 
-def fit_score_map(matcher: Matcher, rows: list) -> dict:
-    """Per mode, a logistic model from (whole, points, coverage) to the human grade on 0–1,
-    with non-negative weights; a mode with too few rows keeps the defaults."""
-    from mockloop.grading.offline import prefetch, raw_features
+def equate(coefficients: list[float], X: np.ndarray, y: np.ndarray) -> list[float]:
+    """The logistic's coefficients rescaled (z → a·z + c) so its grades on the training rows
+    spread like the humans' (same mean and standard deviation).
+
+    A least-squares fit on noisy readings pulls every grade toward the middle: strong answers
+    read 3 and wrong ones 1.5 where people give 5 and 1. Matching the spread keeps the order
+    (a > 0) and puts the grades back on the people's scale."""
+    from scipy.optimize import minimize
+
+    z = coefficients[0] + X @ np.array(coefficients[1:])
+
+    def mismatch(v):
+        p = 1.0 / (1.0 + np.exp(-(np.exp(v[0]) * z + v[1])))
+        return (p.mean() - y.mean()) ** 2 + (p.std() - y.std()) ** 2
+
+    v = minimize(mismatch, x0=[0.0, 0.0], method="Nelder-Mead").x
+    a, c = float(np.exp(v[0])), float(v[1])
+    return [round(a * coefficients[0] + c, 4)] + [round(a * w, 4) for w in coefficients[1:]]
+
+
+@dataclass(frozen=True)
+class MapRow:
+    """One graded row as the score map sees it."""
+
+    mode: str
+    readings: tuple[float, float, float]  # (whole, points, coverage)
+    human: float  # 0–1
+    red_flags: int
+    keyword_list: bool
+    empty: bool
+
+
+def map_rows(matcher: Matcher, rows: list) -> list[MapRow]:
+    """Each (question, answer, human 0–1) row read by the grader with `matcher`."""
+    from mockloop.grading.offline import best_of, mode_of, prefetch, readings
 
     prefetch([(q, a) for q, a, _ in rows], matcher=matcher)
-    by_mode: dict[str, list] = {}
+    out = []
     for q, a, y in rows:
-        mode, x = raw_features(q, a, matcher)
-        by_mode.setdefault(mode, []).append((x, y))
-        if mode == "rubric":  # the same rows teach the map for rubrics with no reference
-            by_mode.setdefault("rubric_noref", []).append(((x[1], x[1], x[2]), y))
+        _, s = best_of(q, a, matcher)
+        out.append(
+            MapRow(
+                mode_of(q, s), readings(s), y, len(s.red_flags), s.sig.keyword_list, not a.strip()
+            )
+        )
+    return out
+
+
+def _masked(readings: tuple, drop: tuple[int, ...]) -> tuple:
+    return tuple(0.0 if i in drop else x for i, x in enumerate(readings))
+
+
+EQUATED = ("rubric", "rubric_noref")  # modes fitted on 0–5 grades: equated to their spread
+
+
+def fit_map(rows: list[MapRow], drop: tuple[int, ...] = ()) -> dict:
+    """Per mode, a logistic model from (whole, points, coverage) to the human grade on 0–1,
+    with non-negative weights; the rubric modes (fitted on our 0–5 grades) equated to the
+    humans' spread (reference mode learns from other datasets' correct / partial / wrong
+    labels, whose spread is not a grade's). A mode with too few rows keeps the defaults.
+    Readings in `drop` are zeroed (the ablation)."""
+    by_mode: dict[str, list] = {}
+    for r in rows:
+        x = _masked(r.readings, drop)
+        by_mode.setdefault(r.mode, []).append((x, r.human))
+        if r.mode == "rubric":  # the same rows teach the map for rubrics with no reference
+            by_mode.setdefault("rubric_noref", []).append(((x[1], x[1], x[2]), r.human))
     out = {}
     for mode, data in by_mode.items():
         if len(data) >= 30:
-            X = np.array([x for x, _ in data])
-            out[mode] = soft_logistic(X, np.array([y for _, y in data]))
+            X, y = np.array([x for x, _ in data]), np.array([y for _, y in data])
+            coefficients = soft_logistic(X, y)
+            out[mode] = equate(coefficients, X, y) if mode in EQUATED else coefficients
     return out
+
+
+def fit_score_map(matcher: Matcher, rows: list) -> dict:
+    """The score map fitted on (question, answer, human 0–1) rows graded with `matcher`."""
+    return fit_map(map_rows(matcher, rows))
 
 
 def write_fitted(weights: Path, fitted: Fitted) -> None:
@@ -218,14 +285,6 @@ def measure(rows: list, pred: np.ndarray, cut: float) -> dict:
     return {"pearson": float(pearsonr(y, pred)[0]), "roc_auc": float(roc_auc_score(y >= cut, pred))}
 
 
-def grader_scores(rows: list, matcher: Matcher) -> np.ndarray:
-    from mockloop.grading.offline import grade_answer, prefetch
-
-    prefetch([(q, a) for q, a, _ in rows], matcher=matcher)
-    return np.array([grade_answer(q, a, matcher=matcher).overall for q, a, _ in rows])
-
-
-FOLDS = ("beetle", "scientsbank", "saf", "grading", "paraphrase")
 SETS = ("beetle", "scientsbank", "saf", "grading", "paraphrase")
 
 
@@ -254,28 +313,75 @@ def refit_map(path: Path, sources: tuple[str, ...] = ALL_SOURCES, log=print) -> 
     return fitted
 
 
-def transfer_table(folder: Path, log=print, sets: tuple[str, ...] = SETS, states=None) -> list[str]:
-    """Leave one dataset out: each set graded by a grader fitted without it, beside the baseline."""
+# (name, readings zeroed, red-flag and keyword-list cuts applied)
+GRADER = ("grader", (), True)
+ABLATIONS = (
+    GRADER,
+    ("without the whole-answer reading", (0,), True),
+    ("without the point reading", (1,), True),
+    ("without the coverage reading", (2,), True),
+    ("without the red-flag and keyword-list cuts", (), False),
+)
+
+
+def fold_scores(matcher: Matcher, train: list[MapRow], test: list[MapRow], variant) -> np.ndarray:
+    """The left-out rows graded with a score map refitted on the fold's training rows, with one
+    part of the score taken away (`variant`, one of ABLATIONS; GRADER takes nothing away)."""
+    from mockloop.grading import scoring
+
+    _, drop, cuts = variant
+    fitted = Fitted(
+        slope=matcher.fitted.slope, bias=matcher.fitted.bias, **_tuples(fit_map(train, drop))
+    )
+    out = []
+    for r in test:
+        score = scoring.score_from(_masked(r.readings, drop), fitted.coefficients(r.mode))
+        if cuts:
+            score = scoring.penalised(score, r.red_flags, r.keyword_list)
+        out.append(0.0 if r.empty else score)
+    return np.array(out)
+
+
+def transfer_table(
+    folder: Path, log=print, sets: tuple[str, ...] = SETS, variants=(GRADER,), states=None
+) -> list[str]:
+    """Leave one dataset out: each set graded by a grader fitted without it (Pearson / ROC-AUC),
+    beside the plain MiniLM cosine. The matchers are fitted once into `folder` and reused; the
+    score map is refitted from the fold's training rows on every run, so the table always
+    measures the code as it is. With more `variants` (ABLATIONS) it is the ablation table."""
+    from mockloop.grading.match import read_fitted
+
     folder.mkdir(parents=True, exist_ok=True)
-    missing = [s for s in sets if s in FOLDS and not (folder / f"without-{s}.safetensors").exists()]
+    missing = [s for s in sets if not (folder / f"without-{s}.safetensors").exists()]
     if missing and states is None:
         pairs = mf.training_pairs()
         states = mf.bottom_states([t for p in pairs for t in (p.a, p.b)])
-    lines = [
-        "| left-out set | n | grader Pearson | cosine Pearson | grader ROC-AUC | cosine ROC-AUC |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
+    cells: dict[str, list[str]] = {v[0]: [] for v in variants}
+    cells["MiniLM cosine"] = []
     below = []
     for name in sets:
-        matcher = Matcher(fold_weights(folder, name, log, states))
+        path = fold_weights(folder, name, log, states)
+        matcher = Matcher(path)
+        matcher.encode(["load"])
+        kept = read_fitted(path)
+        matcher.fitted = Fitted(slope=kept.slope, bias=kept.bias)
+        train = map_rows(matcher, score_rows(tuple(s for s in ALL_SOURCES if s != name)))
         rows, cut = test_rows(name)
-        g = measure(rows, grader_scores(rows, matcher), cut)
-        b = measure(rows, baseline(rows), cut)
-        lines.append(
-            f"| {name} | {len(rows)} | {g['pearson']:.3f} | {b['pearson']:.3f} | "
-            f"{g['roc_auc']:.3f} | {b['roc_auc']:.3f} |"
-        )
-        log(lines[-1])
-        below += [f"{name} {m}" for m in ("pearson", "roc_auc") if g[m] < b[m]]
+        test = map_rows(matcher, rows)
+        base = measure(rows, baseline(rows), cut)
+        cells["MiniLM cosine"].append(f"{base['pearson']:.3f} / {base['roc_auc']:.3f}")
+        for variant in variants:
+            m = measure(rows, fold_scores(matcher, train, test, variant), cut)
+            cells[variant[0]].append(f"{m['pearson']:.3f} / {m['roc_auc']:.3f}")
+            log(f"{name} (n={len(rows)}): {variant[0]}: {cells[variant[0]][-1]}")
+            if variant is GRADER:
+                below += [f"{name} {k}" for k in ("pearson", "roc_auc") if m[k] < base[k]]
+        log(f"{name}: MiniLM cosine: {cells['MiniLM cosine'][-1]}")
+    lines = [
+        "Pearson / ROC-AUC on each left-out set, graded by a grader fitted without it",
+        "| | " + " | ".join(sets) + " |",
+        "|---" + "|---:" * len(sets) + "|",
+    ]
+    lines += [f"| {label} | " + " | ".join(c) + " |" for label, c in cells.items()]
     lines.append("below the cosine baseline: " + (", ".join(below) or "none"))
     return lines

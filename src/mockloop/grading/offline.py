@@ -212,14 +212,10 @@ def readings(scored: Scored) -> tuple[float, float, float]:
     return whole, scored.points, scored.coverage
 
 
-def raw_features(question: Question, answer: str, matcher: Matcher | None = None):
-    """(mode, readings) of the best-scoring rubric: what the score map is fitted on."""
-    matcher = shipped() if matcher is None else matcher
-    best = max(
-        (score_rubric(question, r, answer, matcher) for r in rubrics_for(question)),
-        key=lambda s: s.coverage,
-    )
-    return mode_of(question, best), readings(best)
+def best_of(question: Question, answer: str, matcher: Matcher) -> tuple[Rubric, Scored]:
+    """The rubric that fits the answer best (reference alternatives are each tried) and its score."""
+    scored = [(r, score_rubric(question, r, answer, matcher)) for r in rubrics_for(question)]
+    return max(scored, key=lambda rs: rs[1].coverage)
 
 
 def grade_answer(
@@ -242,9 +238,7 @@ def grade_answer(
     settings = settings or Settings.from_env()
     matcher = shipped() if matcher is None else matcher
     answer = answer if isinstance(answer, str) else ""
-    rubrics = rubrics_for(question)
-    scored = [(r, score_rubric(question, r, answer, matcher)) for r in rubrics]
-    rubric, best = max(scored, key=lambda rs: rs[1].coverage)
+    rubric, best = best_of(question, answer, matcher)
     overall = 0.0
     if answer.strip():
         coefficients = matcher.fitted.coefficients(mode_of(question, best))
