@@ -63,6 +63,7 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+@pytest.mark.slow  # a full round or batch in the browser: minutes on a busy machine
 def test_two_question_breadth_round_with_feedback_card(page, tmp_path):
     shot(page, "01-interview-start")
     number = page.locator("#ml-n input[type=number]")
@@ -134,6 +135,7 @@ def test_upload_a_note_and_find_it_by_search(page, tmp_path):
     shot(page, "04-notes-search")
 
 
+@pytest.mark.slow  # a full round or batch in the browser: minutes on a busy machine
 def test_small_batch_and_download_the_report(page, tmp_path):
     qs = load_bank().for_round("breadth")[:2]
     answers = tmp_path / "bootcamp-answers.csv"
