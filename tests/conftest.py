@@ -1,6 +1,12 @@
 """Shared fixtures: every test gets its own MOCKLOOP_HOME; nothing writes outside tmp dirs.
 
-Area-specific fakes live beside their tests (tests/<area>/conftest.py).
+- `scripted`: a ScriptedChatModel (tests/fakes.py) with nothing queued.
+- `openai_server`: the FakeOpenAIServer on 127.0.0.1, one per session, emptied around each test.
+- `--run-slow`: the slow evals and end-to-end runs are skipped unless it is given
+  (scripts/test.sh and CI give it).
+
+Area-specific fixtures live beside their tests (tests/<area>/conftest.py); shared fakes and the
+app server helpers are modules tests import (tests/fakes.py, tests/serving.py).
 """
 
 from __future__ import annotations
@@ -9,6 +15,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from tests.fakes import FakeOpenAIServer, ScriptedChatModel
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -43,6 +51,25 @@ def corpus_settings(tmp_path_factory):
     summary = ingest([CORPUS], settings)
     assert summary.chunks_written > 0, summary.lines()
     return settings
+
+
+@pytest.fixture
+def scripted() -> ScriptedChatModel:
+    return ScriptedChatModel.create()
+
+
+@pytest.fixture(scope="session")
+def _openai_server():
+    server = FakeOpenAIServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def openai_server(_openai_server) -> FakeOpenAIServer:
+    _openai_server.reset()
+    yield _openai_server
+    _openai_server.reset()
 
 
 # Known failures after merging this turn's work (grader 5, the wider bank, adaptive rounds, notes
@@ -86,3 +113,18 @@ def pytest_collection_modifyitems(config, items):
         reason = KNOWN_FAILURES.get(item.nodeid.split("[")[0])
         if reason:
             item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        help="also run tests marked slow (the evals, kill -9 resume, browser rounds); "
+        "scripts/test.sh and CI pass it",
+    )
+
+
+def pytest_runtest_setup(item):
+    # A skip here, before the fixtures are set up, spares the slow tests' fixtures too.
+    if item.get_closest_marker("slow") and not item.config.getoption("--run-slow"):
+        pytest.skip("slow: run with --run-slow (bash scripts/test.sh does)")

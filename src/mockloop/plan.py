@@ -21,16 +21,27 @@ Each day's time is split into blocks, in this order:
 4. Each topic is named with the difficulty level to practise it at (1–3): where its last answer
    puts the next question (a strong answer one level up, a weak one down; never practised: 2).
 
+A day practises at most one round per MIN_BLOCK minutes it holds; the rounds take turns across
+the days by the same weighted round-robin, so a round with one topic (deep-dive) does not fill
+every day. Topics come from the bank and from the user's graded answers, so a topic of a question
+derived from the user's own notes is planned too.
+
 The last day, when it holds enough time, is a full mock loop: one short block per round.
+The calendar's events carry the user's time zone (`local_zone`, or one named with `--tz`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import icalendar
 
 from mockloop import progress
 from mockloop.config import Settings
@@ -38,6 +49,7 @@ from mockloop.models import ROUNDS, Question
 
 MINUTES_PER_REVIEW = 4
 STEP = 15  # blocks are whole quarter hours (a day shorter than that is one block)
+MIN_BLOCK = 30  # a day practises at most one round per half hour it holds
 MAX_HOURS_PER_DAY = 16
 UNPRACTISED_ROUND_MEAN = 2.5  # a round never practised: in the middle, not as weak as a 0
 SOLID_WEIGHT = 0.1  # the least any topic weighs: solid topics come back now and then
@@ -114,6 +126,9 @@ def _topic_weights(
     topics: dict[str, set[str]] = defaultdict(set)
     for q in questions:
         topics[q.round].add(q.topic)
+    # Topics of questions derived from the user's notes are in no bank: what was graded counts.
+    for row in progress.graded_levels(conn):
+        topics[row["round"]].add(row["topic"])
     out = {}
     for r in rounds:
         rows = []
@@ -217,7 +232,7 @@ def make_plan(
     topics = _topic_weights(conn, rounds, questions, mix)
     topic_weights = {(r, t): w for r in rounds for t, _, w in topics[r]}
     draws = {r: _Draw(topics[r]) for r in rounds}
-    short_days = _Draw(sorted(((r, "", w) for r, w in weights.items()), key=lambda x: -x[2]))
+    round_turns = _Draw(sorted(((r, "", w) for r, w in weights.items()), key=lambda x: -x[2]))
     forecast = progress.review_forecast(
         conn, now=datetime.combine(start, time(), UTC), days=(until - start).days + 1, rounds=rounds
     )
@@ -239,10 +254,12 @@ def make_plan(
             day.note = "Full mock loop: one round after another, as on the day."
             day.blocks += [Block(r, left // len(rounds) // STEP * STEP) for r in rounds]
         else:
-            split = _split(left, weights)
+            # A day holds a block of at least MIN_BLOCK per round it practises; the rounds take
+            # turns by weight across the days, so no round (deep-dive's one topic) fills every day.
+            today = round_turns.take(max(1, left // MIN_BLOCK))
+            split = _split(left, {r: weights[r] for r in today})
             if not split and left > 0 and not day.blocks:
-                # a day shorter than a step is one short block; the rounds take turns by weight
-                split = {short_days.take(1)[0]: left}
+                split = {today[0]: left}  # a day shorter than a step is one short block
             practice = []
             for r, minutes in split.items():
                 named = draws[r].take(_topics_per_block(minutes))
@@ -293,50 +310,62 @@ def to_markdown(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def _ics_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+def zone(name: str) -> ZoneInfo:
+    """An IANA time zone by name; ValueError with a hint for one that does not exist."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r}; use an IANA name like Europe/Berlin"
+        ) from None
 
 
-def _fold(line: str) -> str:
-    """RFC 5545: lines longer than 75 octets continue on the next line after a space."""
-    out, raw = [], line.encode()
-    while len(raw) > 75:
-        cut = 75
-        while (raw[cut] & 0xC0) == 0x80:  # don't split a UTF-8 character
-            cut -= 1
-        out.append(raw[:cut].decode())
-        raw = b" " + raw[cut:]
-    out.append(raw.decode())
-    return "\r\n".join(out)
+def local_zone() -> ZoneInfo:
+    """The system's time zone: $TZ, else the zone /etc/localtime links to, else UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        candidates.append(str(localtime.resolve()).partition("zoneinfo/")[2])
+    for name in candidates:
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                pass
+    return ZoneInfo("UTC")
 
 
-def to_ics(plan: Plan, *, start_time: time = time(18, 0), stamp: datetime | None = None) -> str:
+def to_ics(
+    plan: Plan,
+    *,
+    start_time: time = time(18, 0),
+    tz: ZoneInfo | None = None,
+    stamp: datetime | None = None,
+) -> str:
     """The plan as an iCalendar file: one event per block, back to back from `start_time`.
 
-    Times are floating (local to whoever imports it), which is what a study block wants.
+    Events carry the user's time zone (`tz`, default the system's), with its VTIMEZONE, so a
+    calendar on another device or in another zone shows them at the hour the user meant.
     """
-    stamp = (stamp or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//mockloop//study plan//EN",
-        "CALSCALE:GREGORIAN",
-    ]
+    tz = tz or local_zone()
+    stamp = stamp or datetime.now(UTC)
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//mockloop//study plan//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
     for day in plan.days:
-        at = datetime.combine(day.day, start_time)
+        at = datetime.combine(day.day, start_time, tzinfo=tz)
         for n, block in enumerate(day.blocks):
             end = at + timedelta(minutes=block.minutes)
+            event = icalendar.Event()
             uid = hashlib.sha1(f"{day.day}-{n}-{block.title}".encode()).hexdigest()[:16]
-            lines += [
-                "BEGIN:VEVENT",
-                f"UID:{uid}@mockloop",
-                f"DTSTAMP:{stamp}",
-                f"DTSTART:{at:%Y%m%dT%H%M%S}",
-                f"DTEND:{end:%Y%m%dT%H%M%S}",
-                _fold(f"SUMMARY:{_ics_text('mockloop · ' + block.title)}"),
-                _fold(f"DESCRIPTION:{_ics_text(day.note or 'Open mockloop and run this block.')}"),
-                "END:VEVENT",
-            ]
+            event.add("uid", f"{uid}@mockloop")
+            event.add("dtstamp", stamp)
+            event.add("dtstart", at)
+            event.add("dtend", end)
+            event.add("summary", "mockloop · " + block.title)
+            event.add("description", day.note or "Open mockloop and run this block.")
+            cal.add_component(event)
             at = end
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(lines) + "\r\n"
+    cal.add_missing_timezones(plan.start, plan.until + timedelta(days=1))
+    return cal.to_ical().decode()

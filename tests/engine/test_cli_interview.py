@@ -163,7 +163,7 @@ def test_bad_round_and_unknown_session_are_explained(corpus_home):
 
 @pytest.mark.reliability
 def test_key_never_reaches_output_or_database(corpus_home, openai_server, monkeypatch):
-    from fake_openai import status
+    from tests.fakes import status
 
     secret = "sk-cli-secret-value-7777"
     monkeypatch.setenv("CLI_TEST_KEY", secret)

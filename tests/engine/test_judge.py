@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_openai import status
 
 from mockloop.grading.judge import JudgeOutput, judge_answer, quote_in_answer, to_grade
 from mockloop.llm import RetryPolicy, from_chat_model, get_provider
 from mockloop.models import Grade, Question, Rubric
+from tests.fakes import status
 
 QUESTION = Question(
     id="opt-adam",

@@ -7,7 +7,6 @@ import importlib.util
 import time
 
 import pytest
-from fake_openai import malformed, slow, status, stream
 from pydantic import BaseModel
 
 from mockloop.llm import (
@@ -21,6 +20,7 @@ from mockloop.llm import (
     retry_after_seconds,
     safe_spec,
 )
+from tests.fakes import malformed, slow, status, stream
 
 FAST = RetryPolicy(attempts=3, base_delay=0.25, max_delay=5.0, timeout=0.5)
 

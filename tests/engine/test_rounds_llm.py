@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from fake_openai import status, stream
 
 from mockloop.config import Settings
 from mockloop.llm import RetryPolicy, from_chat_model, get_provider
 from mockloop.rounds import Ask, Delta, Feedback, Notice, Summary, start_round
+from tests.fakes import status, stream
 
 NO_WAIT = RetryPolicy(attempts=2, base_delay=0.0, timeout=5)
 

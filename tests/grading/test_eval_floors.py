@@ -20,6 +20,8 @@ DATASET = Path(__file__).resolve().parents[2] / "evals" / "grading.jsonl"
 FLOORS = {"pearson": 0.76, "spearman": 0.74, "qwk": 0.69, "within_1": 0.63}
 CEILINGS = {"rmse": 1.10}
 
+pytestmark = pytest.mark.slow  # grades every labelled answer: minutes on a busy 2-core machine
+
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):

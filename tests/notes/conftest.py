@@ -130,28 +130,54 @@ def manifest_state(settings: Settings) -> dict[str, tuple[str, list[str]]]:
 
 
 INGEST_SCRIPT = """
-import sys
+import os, signal, sys
 from pathlib import Path
 from mockloop.config import Settings
-from mockloop.notes.ingest import ingest
-summary = ingest([Path(p) for p in sys.argv[1:]], Settings.from_env())
+from mockloop.notes import ingest as ingest_module
+from mockloop.store import Store
+
+# "after_manifest:3": SIGKILL this process when the 3rd call to that step returns.
+STEPS = {
+    "after_upsert": (Store, "upsert"),  # a batch of chunks and vectors written
+    "after_delete": (Store, "delete"),  # a changed file's stale chunks deleted
+    "after_remove": (Store, "delete_source"),  # a vanished file's chunks deleted, row kept
+    "after_manifest": (ingest_module._Run, "_commit"),  # a file's manifest row committed
+}
+
+
+def crash_after(owner, name, calls):
+    step = getattr(owner, name)
+    left = [calls]
+
+    def wrapped(*args, **kwargs):
+        result = step(*args, **kwargs)
+        left[0] -= 1
+        if left[0] == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
+
+    setattr(owner, name, wrapped)
+
+
+if sys.argv[1]:
+    point, _, calls = sys.argv[1].partition(":")
+    crash_after(*STEPS[point], int(calls or 1))
+summary = ingest_module.ingest([Path(p) for p in sys.argv[2:]], Settings.from_env())
 print(summary)
 """
 
 
 def ingest_in_subprocess(home: Path, paths: list[Path], crash_at: str | None = None):
-    """Run an ingest in a fresh Python process (optionally SIGKILLing itself at a checkpoint)."""
+    """Run an ingest in a fresh Python process; `crash_at` ("after_upsert:1", see STEPS in
+    INGEST_SCRIPT) has it SIGKILL itself right after that step, a real kill -9 mid-ingest."""
     env = {**os.environ, "MOCKLOOP_HOME": str(home)}
     env.pop("MOCKLOOP_CHROMA_URL", None)
-    env.pop("_MOCKLOOP_TEST_CRASH_AT", None)
-    if crash_at:
-        env["_MOCKLOOP_TEST_CRASH_AT"] = crash_at
     return subprocess.run(
-        [sys.executable, "-c", INGEST_SCRIPT, *map(str, paths)],
+        [sys.executable, "-c", INGEST_SCRIPT, crash_at or "", *map(str, paths)],
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=600,  # a busy 2-core machine embeds slowly; a hang still ends
     )
 
 

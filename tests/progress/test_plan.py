@@ -265,3 +265,69 @@ def test_the_plan_names_the_level_to_practise_each_topic_at(conn, bank):
     assert "dropout ×" in md and "(has gaps) at level 3" in md
     titles = [b.title for d in p.days for b in d.blocks]
     assert any("calibration (level 1)" in t for t in titles)
+
+
+def test_deep_dive_does_not_fill_every_day(conn, bank):
+    """Deep-dive has one topic (project): with every round planned it takes turns, not 15 days."""
+    the_plan = make(conn, bank, rounds=None)
+    rounds_by_day = [{b.round for b in d.blocks} for d in the_plan.days]
+    deep_dive_days = sum("deep-dive" in r for r in rounds_by_day)
+    assert 0 < deep_dive_days < len(the_plan.days) - 1, rounds_by_day
+    # every round still gets its turns, and no day is cut into 15-minute scraps of every round
+    assert set().union(*rounds_by_day) >= set(the_plan.rounds)
+    assert all(b.minutes >= planning.MIN_BLOCK for d in the_plan.days[:-1] for b in d.blocks)
+
+
+def test_a_topic_just_studied_from_the_users_notes_is_planned(conn, bank):
+    """A question derived from a note has a topic no bank question has; answered with gaps, the
+    plan names it, and early."""
+    from types import SimpleNamespace
+
+    derived = SimpleNamespace(id="note.pangolin", round="breadth", topic="pangolin-attention")
+    assert all(q.topic != derived.topic for q in bank.questions)
+    run_sessions(conn, [derived], lambda t: 3.1, sessions=1, per=1)
+    the_plan = make(conn, bank, rounds=None)
+    assert first_day(the_plan, "pangolin-attention") <= 2
+    assert ("pangolin-attention", "has gaps") in [
+        (t, level) for t, level, *_ in the_plan.focus["breadth"]
+    ]
+
+
+ZONE = "America/New_York"
+
+
+def _events(ics: bytes | str):
+    import icalendar
+
+    cal = icalendar.Calendar.from_ical(ics)
+    return cal, list(cal.walk("VEVENT"))
+
+
+def test_ics_events_carry_the_users_time_zone(conn, bank):
+    from zoneinfo import ZoneInfo
+
+    the_plan = make(conn, bank, until=START + timedelta(days=2))
+    cal, events = _events(planning.to_ics(the_plan, tz=ZoneInfo(ZONE)))
+    assert len(events) == sum(len(d.blocks) for d in the_plan.days)
+    assert [tz["TZID"] for tz in cal.walk("VTIMEZONE")] == [ZONE]
+    first = events[0]["DTSTART"].dt
+    assert first.tzinfo.key == ZONE and (first.date(), first.hour) == (START, 18)
+    # 18:00 in New York in March 2026 (EST, before the 8 March switch) is 23:00 UTC
+    assert first.astimezone(UTC).hour == 23
+    assert all(e["DTEND"].dt.tzinfo.key == ZONE for e in events)
+
+
+def test_the_calendar_zone_is_the_systems_unless_named(tmp_path, monkeypatch):
+    runner = CliRunner()
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    assert planning.local_zone().key == "Asia/Tokyo"
+    result = runner.invoke(app, _plan_args("--ics", str(tmp_path / "sys.ics")))
+    assert result.exit_code == 0, result.output
+    _, events = _events((tmp_path / "sys.ics").read_bytes())
+    assert events[0]["DTSTART"].dt.tzinfo.key == "Asia/Tokyo"
+    result = runner.invoke(app, _plan_args("--tz", ZONE, "--ics", str(tmp_path / "ny.ics")))
+    assert result.exit_code == 0, result.output
+    _, events = _events((tmp_path / "ny.ics").read_bytes())
+    assert events[0]["DTSTART"].dt.tzinfo.key == ZONE
+    result = runner.invoke(app, _plan_args("--tz", "Mars/Olympus"))
+    assert result.exit_code == 2 and "unknown time zone" in result.output

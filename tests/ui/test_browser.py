@@ -63,6 +63,7 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+@pytest.mark.slow  # a full round or batch in the browser: minutes on a busy machine
 def test_two_question_breadth_round_with_feedback_card(page, tmp_path):
     shot(page, "01-interview-start")
     number = page.locator("#ml-n input[type=number]")
@@ -134,6 +135,7 @@ def test_upload_a_note_and_find_it_by_search(page, tmp_path):
     shot(page, "04-notes-search")
 
 
+@pytest.mark.slow  # a full round or batch in the browser: minutes on a busy machine
 def test_small_batch_and_download_the_report(page, tmp_path):
     qs = load_bank().for_round("breadth")[:2]
     answers = tmp_path / "bootcamp-answers.csv"
@@ -165,6 +167,14 @@ def test_small_batch_and_download_the_report(page, tmp_path):
 def test_progress_tab_shows_tables_and_plots(page):
     page.get_by_role("tab", name="Progress").click()
     page.get_by_text("Session history").first.wait_for()
-    page.locator("#ml-progress-head").get_by_text(re.compile("graded answer|No graded")).wait_for()
-    page.wait_for_timeout(1500)  # let the three plots paint before the screenshot
+    head = page.locator("#ml-progress-head")
+    expect(head).to_contain_text(re.compile(r"\d+ graded answers?|No graded answers yet"))
+    # The three plots (score trend, topic mastery, reviews due) arrive as drawn images.
+    plots = page.locator("[data-testid='matplotlib'] img")
+    expect(plots).to_have_count(3)
+    for i in range(3):
+        expect(plots.nth(i)).to_have_attribute("src", re.compile(r"^data:image/"))
+    history = page.locator("table").filter(has_text="started (UTC)")
+    expect(history.first).to_be_visible()
+    page.wait_for_timeout(1500)  # let the plots paint before the screenshot
     shot(page, "06-progress")

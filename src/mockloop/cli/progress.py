@@ -94,6 +94,9 @@ def plan_cmd(
     start_time: str = typer.Option(
         "18:00", "--start-time", help="When each day's blocks start (HH:MM)."
     ),
+    tz: str | None = typer.Option(
+        None, "--tz", help="Time zone of the calendar, e.g. Europe/Berlin (default: the system's)."
+    ),
     mix: str | None = typer.Option(
         None,
         "--mix",
@@ -106,6 +109,7 @@ def plan_cmd(
     conn = connect(settings)
     try:
         at = time.fromisoformat(start_time)
+        zone = planning.zone(tz) if tz else planning.local_zone()
         the_plan = planning.make_plan(
             conn,
             load_bank().questions,
@@ -121,5 +125,5 @@ def plan_cmd(
     _write(out, planning.to_markdown(the_plan))
     typer.echo(f"{len(the_plan.days)} days planned → {out}")
     if ics:
-        _write(ics, planning.to_ics(the_plan, start_time=at), newline="")
+        _write(ics, planning.to_ics(the_plan, start_time=at, tz=zone), newline="")
         typer.echo(f"calendar → {ics}")

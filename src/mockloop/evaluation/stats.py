@@ -1,9 +1,9 @@
-"""Agreement statistics for grading evals, in plain numpy, with bootstrap confidence intervals.
+"""Agreement statistics for grading evals, with bootstrap confidence intervals.
 
-Pearson, Spearman (average ranks for ties), quadratic weighted kappa on the 0–5 scale,
-RMSE, within-1 accuracy and ROC-AUC (Mann–Whitney, ties count a half). Undefined values
-(a constant input, a single class) are NaN rather than an exception, so an eval table always
-prints. Tests compare each against scipy/sklearn.
+Pearson and Spearman come from scipy.stats, quadratic weighted kappa on the 0–5 scale and
+ROC-AUC from sklearn.metrics; RMSE and within-1 accuracy are one line of numpy each. Undefined
+values (a constant input, a single class, fewer than two rows) are NaN rather than an exception
+or a warning, so an eval table always prints, bootstrap resamples included.
 
 >>> round(pearson([1, 2, 3, 4], [1, 3, 2, 4]), 3)
 0.8
@@ -11,13 +11,19 @@ prints. Tests compare each against scipy/sklearn.
 0.75
 >>> within_one([0, 3, 5], [1.0, 4.5, 4.2])
 0.666667
+>>> pearson([1, 1, 1], [1, 2, 3])
+nan
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from scipy import stats as sps
+from sklearn import metrics
 
 Array = Sequence[float] | np.ndarray
 
@@ -29,51 +35,46 @@ def _pair(x: Array, y: Array) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def pearson(x: Array, y: Array) -> float:
+def _nan_if_undefined(metric: Callable[..., float]):
+    """Check the lengths, then turn the library's undefined cases into NaN: fewer than two rows,
+    a ValueError (one class for ROC-AUC) or a warning (scipy's constant input, a zero division)."""
+
+    @functools.wraps(metric)
+    def wrapped(x: Array, y: Array, *args) -> float:
+        x, y = _pair(x, y)
+        if len(x) < 2:
+            return float("nan")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                return float(metric(x, y, *args))
+            except (ValueError, Warning):
+                return float("nan")
+
+    return wrapped
+
+
+@_nan_if_undefined
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
     """Pearson's r; NaN when either side is constant or has fewer than 2 values."""
-    x, y = _pair(x, y)
-    if len(x) < 2:
-        return float("nan")
-    xc, yc = x - x.mean(), y - y.mean()
-    denom = np.sqrt((xc**2).sum() * (yc**2).sum())
-    return float((xc * yc).sum() / denom) if denom > 0 else float("nan")
+    return sps.pearsonr(x, y).statistic
 
 
-def rankdata(a: Array) -> np.ndarray:
-    """Ranks 1..n with ties given their average rank: `[10, 20, 20, 5]` → `[2, 3.5, 3.5, 1]`."""
-    a = np.asarray(a, dtype=float)
-    order = np.argsort(a, kind="mergesort")
-    ranks = np.empty(len(a), dtype=float)
-    sorted_a = a[order]
-    i = 0
-    while i < len(a):
-        j = i
-        while j + 1 < len(a) and sorted_a[j + 1] == sorted_a[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    return ranks
+@_nan_if_undefined
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rho (average ranks for ties)."""
+    return sps.spearmanr(x, y).statistic
 
 
-def spearman(x: Array, y: Array) -> float:
-    """Spearman's rho: Pearson on average ranks."""
-    x, y = _pair(x, y)
-    return pearson(rankdata(x), rankdata(y))
-
-
-def qwk(human: Array, predicted: Array, low: int = 0, high: int = 5) -> float:
+@_nan_if_undefined
+def qwk(h: np.ndarray, p: np.ndarray, low: int = 0, high: int = 5) -> float:
     """Quadratic weighted kappa after rounding both sides to integers in [low, high]."""
-    h, p = _pair(human, predicted)
-    h = np.clip(np.rint(h), low, high).astype(int) - low
-    p = np.clip(np.rint(p), low, high).astype(int) - low
-    k = high - low + 1
-    observed = np.zeros((k, k))
-    np.add.at(observed, (h, p), 1)
-    expected = np.outer(observed.sum(1), observed.sum(0)) / max(1, len(h))
-    i, j = np.indices((k, k))
-    weights = (i - j) ** 2 / (k - 1) ** 2
-    denom = (weights * expected).sum()
-    return float(1 - (weights * observed).sum() / denom) if denom > 0 else float("nan")
+    return metrics.cohen_kappa_score(
+        np.clip(np.rint(h), low, high).astype(int),
+        np.clip(np.rint(p), low, high).astype(int),
+        labels=list(range(low, high + 1)),
+        weights="quadratic",
+    )
 
 
 def rmse(human: Array, predicted: Array) -> float:
@@ -88,15 +89,10 @@ def within_one(human: Array, predicted: Array) -> float:
     return round(float(np.mean(np.abs(h - p) <= 1 + 1e-9)), 6) if len(h) else float("nan")
 
 
-def roc_auc(labels: Array, scores: Array) -> float:
-    """Probability a random positive outscores a random negative (ties count ½)."""
-    y, s = _pair(labels, scores)
-    pos = y > 0
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(s)
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+@_nan_if_undefined
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Probability a random positive (label > 0) outscores a random negative (ties count ½)."""
+    return metrics.roc_auc_score(labels > 0, scores)
 
 
 def bootstrap_ci(

@@ -31,7 +31,6 @@ import errno
 import itertools
 import json
 import os
-import signal
 import stat
 import time
 import uuid
@@ -59,10 +58,6 @@ ZIP_MB_ENV, ZIP_MB_DEFAULT = "MOCKLOOP_ZIP_MAX_MB", 512  # uncompressed size of 
 CHUNK_BUDGET_ENV, CHUNK_BUDGET_DEFAULT = "MOCKLOOP_MAX_CHUNKS", 50_000  # new chunks per run
 LARGE_FILE_CHUNKS = 2_000  # a file this big gets a time estimate before it is embedded
 SPILL_BLOCK = 1 << 20  # inner zips are copied to a temp file this many bytes at a time
-
-# Test-only: "after_upsert:2" makes the process SIGKILL itself at the 2nd time it reaches that
-# point, so the interrupted-ingest test exercises a real kill -9 at a known step.
-_CRASH_ENV = "_MOCKLOOP_TEST_CRASH_AT"
 
 
 @dataclass
@@ -218,7 +213,6 @@ class _Run:
         self.pending_before = _pending(conn)
         self.chunks_done = 0
         self.chunks_total = 0
-        self.crash = _crash_plan()
 
     def run(self, paths: list[Path]) -> IngestSummary:
         with ExitStack() as stack:
@@ -446,7 +440,6 @@ class _Run:
             self.store.upsert(part, vectors)
             self.store_ids.update(c.id for c in part)
             self.summary.chunks_written += len(part)
-            self._checkpoint("after_upsert")
         for work in batch:
             self._commit(work)
 
@@ -473,7 +466,6 @@ class _Run:
             self.store.delete(stale)
             self.store_ids.difference_update(stale)
             self.summary.chunks_deleted += len(stale)
-            self._checkpoint("after_delete")
         with self.conn:
             self.conn.execute(
                 "INSERT OR REPLACE INTO manifest"
@@ -495,7 +487,6 @@ class _Run:
             self.summary.added += 1
         else:
             self.summary.changed += 1
-        self._checkpoint("after_manifest")
 
     def _remove_missing(self, root: str, locations: set[str], keeps: list[str]) -> None:
         """Drop files this root no longer has: the ones last ingested through it that it does
@@ -518,7 +509,6 @@ class _Run:
                 self.conn.execute("DELETE FROM manifest WHERE source = ?", (row["source"],))
             self.summary.removed += 1
             self.summary.chunks_deleted += deleted
-            self._checkpoint("after_remove")
 
     def _clean_pending(self) -> None:
         """Delete chunks an interrupted run wrote that no manifest row claims."""
@@ -550,12 +540,6 @@ class _Run:
             self.conn.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('last_ingest', ?)", (json.dumps(record),)
             )
-
-    def _checkpoint(self, point: str) -> None:
-        if self.crash and self.crash[0] == point:
-            self.crash[1] -= 1
-            if self.crash[1] <= 0:
-                os.kill(os.getpid(), signal.SIGKILL)
 
 
 def forget(targets: list[str | Path], settings: Settings | None = None) -> list[str]:
@@ -1023,14 +1007,6 @@ def _env_int(name: str, default: int) -> int:
     except ValueError:
         return default
     return value if value > 0 else default
-
-
-def _crash_plan() -> list | None:
-    spec = os.environ.get(_CRASH_ENV)
-    if not spec:
-        return None
-    point, _, n = spec.partition(":")
-    return [point, int(n or 1)]
 
 
 def _now() -> str:

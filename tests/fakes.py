@@ -1,9 +1,15 @@
-"""A tiny OpenAI-compatible chat server on 127.0.0.1 serving scripted replies.
+"""Fakes every test can use: a scripted LangChain chat model and a local OpenAI server.
 
-Tests queue replies (`server.enqueue(...)`) and then drive the real client code against
-`server.base_url`; every request body and header set is kept in `server.requests`.
-Reply kinds: text, stream (SSE), cut (a stream that stops early), status (429 with
-Retry-After, 500, 401), slow, malformed.
+- `ScriptedChatModel`: a GenericFakeChatModel whose replies are queued with `.enqueue(...)`
+  (strings, or exceptions to raise) and whose `.history` keeps every message list it was sent.
+- `FakeOpenAIServer`: a tiny OpenAI-compatible chat server on 127.0.0.1 serving scripted replies.
+  Tests queue replies (`server.enqueue(...)`) and then drive the real client code against
+  `server.base_url`; every request body and header set is kept in `server.requests`.
+  Reply kinds: text, stream (SSE), cut (a stream that stops early), status (429 with
+  Retry-After, 500, 401), slow, malformed.
+
+The fixtures `scripted` and `openai_server` (tests/conftest.py) hand them out; tests import the
+reply builders (`from tests.fakes import status, stream`).
 """
 
 from __future__ import annotations
@@ -15,6 +21,50 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+
+class _Queue:
+    """An iterator that can be appended to; an exception in it is raised when reached."""
+
+    def __init__(self) -> None:
+        self.items: deque = deque()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if not self.items:
+            raise AssertionError("the scripted chat model was called with no reply queued")
+        item = self.items.popleft()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
+class ScriptedChatModel(GenericFakeChatModel):
+    """GenericFakeChatModel that records what it was sent and takes replies as they are queued."""
+
+    history: list = []
+    queue: _Queue | None = None
+
+    @classmethod
+    def create(cls) -> ScriptedChatModel:
+        queue = _Queue()
+        return cls(messages=queue, queue=queue, history=[])
+
+    def enqueue(self, *replies) -> ScriptedChatModel:
+        self.queue.items.extend(replies)
+        return self
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.history.append(list(messages))
+        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    def sent_text(self, call: int = -1) -> str:
+        """Everything sent in one call, joined: what a test asserts on."""
+        return "\n".join(str(m.content) for m in self.history[call])
 
 
 @dataclass
@@ -82,6 +132,8 @@ def _chunk(delta: dict, finish: str | None = None) -> bytes:
 
 
 class FakeOpenAIServer:
+    """Chat completions over real HTTP from a queue of scripted replies; keeps every request."""
+
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
         self.requests: list[dict] = []
