@@ -19,7 +19,7 @@ is replaced by the offline wording (and a Notice says so).
 Adaptive rounds (breadth, NLP and ranking depth) move the difficulty: a strong answer
 (overall ≥ 3.5) sends the next question up a level, a weak one (< 2) down (progress.next_level);
 the next question is the first of the planned ones, then of a reserve of candidates in the same
-due/weak/new order, at that level (`bring_forward`). The level of every answer is logged with its
+due/weak/new order (rounds/selection.py), at that level (`bring_forward`). The level of every answer is logged with its
 grade, and the summary says at which level the candidate held.
 
 Per-round behaviour lives in the subclasses (breadth.py, mlsd.py, deep_dive.py, behavioral.py,
@@ -28,7 +28,6 @@ depth.py): how the plan is built, how follow-ups and hints are worded.
 
 from __future__ import annotations
 
-import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -58,6 +57,7 @@ from mockloop.rounds.followups import (
     missed_with_criteria,
 )
 from mockloop.rounds.notes import NotesIndex
+from mockloop.rounds.selection import reserve_for
 from mockloop.sessions import GradeRecord, SessionLog, Turn
 
 FeedbackTiming = Literal["each", "end"]
@@ -289,44 +289,7 @@ def level_line(held: int | None, levels: list[int]) -> str:
     return f"Difficulty: held at level {held} of {top} (levels asked {asked})"
 
 
-# -- selection helpers the rounds share -----------------------------------------------------
-def select_questions(ctx: Context, candidates: list[Question], n: int, seed: int) -> list[Question]:
-    """Due and weak first, topics the notes cover first, then new; varied topics; n of them."""
-    from mockloop.progress import order_questions
-
-    shuffled = list(candidates)
-    random.Random(seed).shuffle(shuffled)
-    covered = ctx.notes.covered_topics(candidates)
-    ordered = order_questions(ctx.log.conn, shuffled, covered_topics=covered, settings=ctx.settings)
-    picked: list[Question] = []
-    topics: set[str] = set()
-    for q in ordered:  # first pass: one question per topic
-        if len(picked) < n and q.topic not in topics:
-            picked.append(q)
-            topics.add(q.topic)
-    for q in ordered:  # then fill up if the bank has fewer topics than n
-        if len(picked) < n and q not in picked:
-            picked.append(q)
-    return picked
-
-
-def reserve_for(
-    ctx: Context, candidates: list[Question], picked: list[Question], seed: int, per_level: int
-) -> list[Question]:
-    """Candidates an adaptive round did not plan, in `select_questions` order (due, weak, covered
-    topics, new), at most `per_level` of each level: what a level change can bring forward."""
-    taken = {q.id for q in picked}
-    rest = [q for q in candidates if q.id not in taken]
-    ordered = select_questions(ctx, rest, len(rest), seed)
-    count: dict[int, int] = defaultdict(int)
-    out = []
-    for q in ordered:
-        if count[q.difficulty] < per_level:
-            out.append(q)
-            count[q.difficulty] += 1
-    return out
-
-
+# -- the adaptive plan: questions brought forward as the level moves -------------------------
 def bring_forward(state: RoundState, level: int) -> None:
     """Put at the cursor the first question, planned then reserved, nearest `level`, preferring
     a topic the round has not asked yet. A reserved one takes the place of the last planned

@@ -26,11 +26,11 @@ from mockloop.rounds.base import (
     RoundConfig,
     RoundSession,
     RoundState,
-    select_questions,
 )
 from mockloop.rounds.followups import FollowUp, choose_follow_up
 from mockloop.rounds.notes import as_hit, question_vectors
 from mockloop.rounds.project import contradictions, project_facts, untold
+from mockloop.rounds.selection import select_questions
 
 # Interviewer phrasings per STAR part. One is asked only when, among the question's key points,
 # the point it is closest to is one the answer missed (see followups.choose_follow_up).

@@ -30,19 +30,17 @@ and folders as hints, then what the note says); `NotesIndex.routing` runs it ove
 vectors. Only breadth, NLP and ranking derive questions.
 
 Leaves out: search itself (mockloop.retrieval) and question order (mockloop.progress); what to
-ask first is `notes_first`, used by the rounds that derive.
+ask first is mockloop.rounds.selection (`notes_first`, used by the rounds that derive).
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import re
 import tempfile
 import threading
 from collections import OrderedDict
-from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
@@ -495,9 +493,10 @@ class NotesIndex:
         return None
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        from mockloop.rounds.followups import _encode
+        """Unit vectors of `texts` by the notes' encoder (the one cache in embeddings.py)."""
+        from mockloop.embeddings import encode_cached
 
-        return _encode(texts, self.settings)
+        return encode_cached(texts, self.settings.embed_model)
 
     # -- coverage by content ------------------------------------------------------------------
     def consider(self, questions: list[Question]) -> None:
@@ -737,33 +736,6 @@ def named_in(subject: str, prompts: list[str]) -> bool:
         return False
     pattern = re.compile(rf"(?<![\w-]){re.escape(subject)}(?![\w-])", re.IGNORECASE)
     return any(pattern.search(p) for p in prompts)
-
-
-# -- what to ask first -------------------------------------------------------------------------
-def fresh(ctx, questions: list[Question]) -> list[Question]:
-    """Questions never asked, or due for review (by the FSRS cards of the progress module)."""
-    from mockloop.progress import due_cards
-
-    cards = {
-        c.question_id: c.due
-        for c in due_cards(ctx.log.conn, until=datetime.max.replace(tzinfo=UTC))
-    }
-    now = datetime.now(UTC)
-    return [q for q in questions if q.id not in cards or cards[q.id] <= now]
-
-
-def notes_first(
-    ctx, pool: list[Question], derived: list[Question], n: int, seed: int
-) -> list[Question]:
-    """n questions: questions derived from the user's notes (new or due) lead, up to half the
-    round; the rest as `select_questions` orders them (due, weak, covered topics, new)."""
-    from mockloop.rounds.base import select_questions
-
-    lead_from = fresh(ctx, derived)
-    lead = select_questions(ctx, lead_from, min(len(lead_from), math.ceil(n / 2)), seed)
-    taken = {q.id for q in lead}
-    rest = [q for q in pool + derived if q.id not in taken]
-    return lead + select_questions(ctx, rest, n - len(lead), seed)
 
 
 # -- how notes were routed, for `mockloop stats` ------------------------------------------------
