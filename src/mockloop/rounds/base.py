@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from mockloop import prompts
 from mockloop.bank import Bank
@@ -58,7 +58,7 @@ from mockloop.rounds.followups import (
 )
 from mockloop.rounds.notes import NotesIndex
 from mockloop.rounds.selection import reserve_for
-from mockloop.sessions import GradeRecord, SessionLog, Turn
+from mockloop.sessions import GradeRecord, Part, SessionLog, Turn
 
 FeedbackTiming = Literal["each", "end"]
 
@@ -194,6 +194,29 @@ class RoundState(BaseModel):
     deferred: list[Feedback] = Field(default_factory=list)
     extra: dict[str, Any] = Field(default_factory=dict)
     summary: Summary | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _summary_parts(cls, data):
+        """A saved summary leaves out the results and deferred feedback the state holds anyway
+        (see `RoundSession._write`): put them back."""
+        summary = data.get("summary") if isinstance(data, dict) else None
+        if isinstance(summary, dict) and "items" not in summary:
+            summary = {
+                **summary,
+                "items": data.get("results", []),
+                "deferred": data.get("deferred", []),
+            }
+            data = {**data, "summary": summary}
+        return data
+
+
+# The lists of a RoundState saved apart from the rest, one row per element (sessions.Part):
+# every write stores the elements that changed, not every earlier grade again. Results and
+# deferred feedback are only ever appended to; the plan's lists are reordered at times.
+STATE_LISTS = ("items", "reserve", "parents", "results", "deferred")
+APPENDED = frozenset(["results", "deferred"])
+SUMMARY_REPEATS = {"items", "deferred"}  # what a saved summary leaves out: the state has them
 
 
 class RoundOver(RuntimeError):
@@ -377,6 +400,7 @@ class RoundSession:
         self.ctx = ctx
         self.state = state
         self.session_id = session_id
+        self._saved: dict[str, list[str]] = {}  # part → the JSON of each element as last written
 
     # -- planning (per round) --------------------------------------------------------------
     @classmethod
@@ -778,7 +802,12 @@ class RoundSession:
                     "summary",
                     summary.text,
                     None,
-                    {"summary": summary.model_dump(mode="json")},
+                    # The grades it lists are in their feedback turns already.
+                    {
+                        "summary": summary.model_dump(
+                            mode="json", exclude={"items", "finals", "deferred"}
+                        )
+                    },
                 )
             ],
             status="finished",
@@ -934,14 +963,39 @@ class RoundSession:
     def _write(
         self, turns: list[Turn], *, grade: GradeRecord | None = None, status: str | None = None
     ) -> None:
+        """Log turns, a grade and what changed in the state, in one transaction."""
+        parts, saved = self._changed_parts()
         self.ctx.log.write(
             self.session_id,
             turns=turns,
             grade=grade,
             status=status,
             round_name=self.name,
-            state=self.state.model_dump(mode="json"),
+            state=self.state.model_dump(mode="json", exclude={*STATE_LISTS, "summary"}),
+            parts=parts,
         )
+        self._saved = saved  # only once the write has landed
+
+    def _changed_parts(self) -> tuple[dict[str, Part], dict[str, list[str]]]:
+        """(the state's lists as Parts holding the elements that changed since the last write,
+        the JSON of every element after this write). The first write of a RoundSession (a new
+        round, or one resumed) writes them all."""
+        parts: dict[str, Part] = {}
+        saved: dict[str, list[str]] = {}
+        for name in STATE_LISTS:
+            values = getattr(self.state, name)
+            before = self._saved.get(name, [])
+            grown = name in APPENDED and len(values) >= len(before)
+            start = len(before) if grown else 0
+            now = before[:start] + [v.model_dump_json() for v in values[start:]]
+            rows = {i: t for i, t in enumerate(now) if i >= len(before) or before[i] != t}
+            parts[name], saved[name] = Part(rows, len(now)), now
+        summary = self.state.summary
+        now = [] if summary is None else [summary.model_dump_json(exclude=SUMMARY_REPEATS)]
+        before = self._saved.get("summary", [])
+        parts["summary"] = Part({} if now == before else dict(enumerate(now)), len(now), True)
+        saved["summary"] = now
+        return parts, saved
 
 
 def _safe_prefix(text: str, hold: int = 3) -> str:
