@@ -147,7 +147,7 @@ def test_hits_carry_the_vectors_the_store_holds(ingested):
     hits = r.search("why does AdamW decouple weight decay", k=3) + [
         r.get(r.search("LoRA")[0].chunk_id)
     ]
-    stored = r.store.embeddings([h.chunk_id for h in hits])
+    stored = r.store.embeddings(list(dict.fromkeys(h.chunk_id for h in hits)))
     for h in hits:
         assert h.vector is not None
         np.testing.assert_allclose(h.vector, stored[h.chunk_id], atol=1e-6)
