@@ -16,8 +16,8 @@ import random
 from collections import defaultdict
 from datetime import UTC, datetime
 
+from mockloop import progress
 from mockloop.models import Question
-from mockloop.progress import due_cards, order_questions
 
 
 def select_questions(ctx, candidates: list[Question], n: int, seed: int) -> list[Question]:
@@ -25,7 +25,9 @@ def select_questions(ctx, candidates: list[Question], n: int, seed: int) -> list
     shuffled = list(candidates)
     random.Random(seed).shuffle(shuffled)
     covered = ctx.notes.covered_topics(candidates)
-    ordered = order_questions(ctx.log.conn, shuffled, covered_topics=covered, settings=ctx.settings)
+    ordered = progress.order_questions(
+        ctx.log.conn, shuffled, covered_topics=covered, settings=ctx.settings
+    )
     picked: list[Question] = []
     topics: set[str] = set()
     for q in ordered:  # first pass: one question per topic
@@ -59,7 +61,7 @@ def fresh(ctx, questions: list[Question]) -> list[Question]:
     """Questions never asked, or due for review (by the FSRS cards of the progress module)."""
     cards = {
         c.question_id: c.due
-        for c in due_cards(ctx.log.conn, until=datetime.max.replace(tzinfo=UTC))
+        for c in progress.due_cards(ctx.log.conn, until=datetime.max.replace(tzinfo=UTC))
     }
     now = datetime.now(UTC)
     return [q for q in questions if q.id not in cards or cards[q.id] <= now]
