@@ -26,6 +26,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
+from mockloop import embeddings  # noqa: E402
 from mockloop.config import Settings  # noqa: E402
 from mockloop.embeddings import encode  # noqa: E402
 from mockloop.models import Chunk  # noqa: E402
@@ -130,17 +131,17 @@ def main() -> None:
         )
         for mode in ("dense", "bm25", "hybrid"):
             # A fresh Retriever per mode would reload BM25; reuse it but drop cached query vectors.
-            retriever._query_vectors.clear()
+            embeddings.forget()
             measure(
                 f"search mode={mode}",
                 lambda q, m=mode: (
-                    retriever._query_vectors.clear(),
+                    embeddings.forget(),
                     retriever.search(q, 5, mode=m),
                 ),
             )
         measure(
             "search hybrid + mmr",
-            lambda q: (retriever._query_vectors.clear(), retriever.search(q, 5, mmr=True)),
+            lambda q: (embeddings.forget(), retriever.search(q, 5, mmr=True)),
         )
 
     raw = results["raw: encode + chroma query"]["p50_ms"]

@@ -90,10 +90,29 @@ def m003_manifest_location(conn: sqlite3.Connection) -> None:
     )
 
 
+def m004_session_parts(conn: sqlite3.Connection) -> None:
+    """A round's resume state in parts: the lists that grow (the plan, the graded results, the
+    deferred feedback, the summary) one row per element, so each write adds what changed
+    instead of rewriting every earlier grade. `sessions.state` keeps the small rest and names
+    its parts under `_parts`; a state without `_parts` (written before) is whole, as ever."""
+    conn.executescript(
+        """
+        CREATE TABLE session_parts (
+            session_id TEXT NOT NULL REFERENCES sessions(id),
+            name TEXT NOT NULL,          -- items · reserve · parents · results · deferred · summary
+            idx INTEGER NOT NULL,        -- position in the list (0 for a single value)
+            value TEXT NOT NULL,         -- the element as JSON
+            PRIMARY KEY (session_id, name, idx)
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_manifest,
     m002_sessions,
     m003_manifest_location,
+    m004_session_parts,
 ]
 
 

@@ -88,18 +88,35 @@ def encode_with_tokens(
     return np.stack(vectors).astype(np.float32), tokens
 
 
-_cache: dict[tuple[str, str], np.ndarray] = {}
+_cache: dict[tuple[str, str], np.ndarray] = {}  # (model, text) → unit vector
 CACHE_CAP = 50_000
 
 
 def encode_cached(texts: list[str], name: str = BUNDLED_MODEL) -> np.ndarray:
-    """`encode` with a per-text cache: the one cache for texts that repeat (points, prompts)."""
-    todo = [t for t in dict.fromkeys(texts) if (name, t) not in _cache]
+    """`encode` with a per-text cache: the one cache of this encoder's vectors in the process
+    (key points, prompts, follow-ups, search queries, question vectors). Each new text is
+    encoded once, in one batch with the other new ones."""
+    found = {t: _cache.get((name, t)) for t in dict.fromkeys(texts)}
+    todo = [t for t, v in found.items() if v is None]
     if todo:
-        if len(_cache) > CACHE_CAP:
+        if len(_cache) + len(todo) > CACHE_CAP:
             _cache.clear()
         for t, v in zip(todo, encode(todo, name), strict=True):
-            _cache[(name, t)] = v
+            _cache[(name, t)] = found[t] = v
     if not texts:
         return encode([], name)
-    return np.stack([_cache[(name, t)] for t in texts])
+    # From `found`, not `_cache`: another thread may clear the cache in between.
+    return np.stack([found[t] for t in texts])
+
+
+def remember(texts: list[str], vectors: np.ndarray, name: str = BUNDLED_MODEL) -> None:
+    """Put vectors computed elsewhere (read from a file cache) into the cache of `encode_cached`."""
+    if len(_cache) + len(texts) > CACHE_CAP:
+        _cache.clear()
+    for t, v in zip(texts, vectors, strict=True):
+        _cache[(name, t)] = np.asarray(v, dtype=np.float32)
+
+
+def forget() -> None:
+    """Empty the cache (benchmarks time a cold query this way)."""
+    _cache.clear()

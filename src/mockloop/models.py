@@ -59,10 +59,29 @@ class Hit(BaseModel):
     tags: list[str] = Field(default_factory=list)
     title: str = ""
     score: float = 0.0
+    # The chunk's vector as the store holds it (its passage by the notes' encoder), so callers
+    # compare hits without encoding them again; None from a retriever without vectors. Left
+    # out of dumps: it is for computing, not for showing or storing.
+    vector: list[float] | None = Field(default=None, exclude=True, repr=False)
 
     @property
     def citation(self) -> str:
         return format_citation(self.source, self.heading_path, self.page)
+
+    @classmethod
+    def from_chunk(cls, chunk: Chunk, score: float = 0.0, vector=None) -> Hit:
+        """A stored chunk as a Hit (the one place that converts them); `vector`: its embedding."""
+        return cls(
+            chunk_id=chunk.id,
+            text=chunk.text,
+            source=chunk.source,
+            heading_path=chunk.heading_path,
+            page=chunk.page,
+            tags=chunk.tags,
+            title=chunk.title,
+            score=float(score),
+            vector=None if vector is None else [float(x) for x in vector],
+        )
 
 
 class Criterion(BaseModel):

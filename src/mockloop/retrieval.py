@@ -1,7 +1,7 @@
 """Search the notes: dense (Chroma), lexical (BM25 via bm25s), and two fusions of them:
 `hybrid` (the default: score fusion, see `fuse_scores`) and `rrf` (reciprocal rank fusion).
 
-`Retriever(settings).search(query, k)` returns `Hit`s with citations. Filters: `tags` (a chunk
+`Retriever(settings).search(query, k)` returns `Hit`s with citations and their stored vectors. Filters: `tags` (a chunk
 must carry every tag given) and `source` (an exact source or a folder prefix such as `nlp/`).
 `mmr=True` re-ranks the fused candidates for diversity (maximal marginal relevance).
 
@@ -237,19 +237,6 @@ def refresh_bm25(settings: Settings, store: Store, force: bool = False) -> BM25I
 # --- the retriever ------------------------------------------------------------------------
 
 
-def _hit(chunk: Chunk, score: float) -> Hit:
-    return Hit(
-        chunk_id=chunk.id,
-        text=chunk.text,
-        source=chunk.source,
-        heading_path=chunk.heading_path,
-        page=chunk.page,
-        tags=chunk.tags,
-        title=chunk.title,
-        score=float(score),
-    )
-
-
 def _norm_tags(tags) -> list[str]:
     if tags is None:
         return []
@@ -280,7 +267,6 @@ class Retriever:
         self.store = store or open_store(self.settings)
         self._bm25: BM25Index | None = None
         self._bm25_stamp: tuple[int, int] | None = None
-        self._query_vectors: dict[str, np.ndarray] = {}  # the same query in several modes
 
     @property
     def bm25(self) -> BM25Index:
@@ -322,14 +308,16 @@ class Retriever:
         order = list(scores)
         if mmr:
             order = self._mmr(query, order[: max(4 * k, 20)], k)
-        # Texts and metadata only for the k that are returned: fetching them for every
-        # candidate was most of the Chroma query's time.
-        return [_hit(c, scores[c.id]) for c in self.store.get(order[:k])]
+        # Texts, metadata and vectors only for the k that are returned: fetching them for every
+        # candidate was most of the Chroma query's time. The vectors spare callers (citations,
+        # follow-up notes) encoding the hits again.
+        got = self.store.get_with_vectors(order[:k])
+        return [Hit.from_chunk(c, scores[c.id], v) for c, v in got]
 
     def get(self, chunk_id: str) -> Hit | None:
-        """One chunk by id, as a Hit with score 0; None if it is not in the store."""
-        got = self.store.get([chunk_id])
-        return _hit(got[0], 0.0) if got else None
+        """One chunk by id, as a Hit with score 0 and its vector; None if it is not in the store."""
+        got = self.store.get_with_vectors([chunk_id])
+        return Hit.from_chunk(got[0][0], 0.0, got[0][1]) if got else None
 
     def _allowed_sources(self, source: str | None) -> set[str] | None:
         if not source:
@@ -344,15 +332,11 @@ class Retriever:
         return self.store.nearest(self._query_vector(query), n, where=where)
 
     def _query_vector(self, query: str) -> np.ndarray:
-        from mockloop.embeddings import encode
+        """The query's vector; cached (embeddings.encode_cached): the same query runs in several
+        modes, and citations search the same missed points answer after answer."""
+        from mockloop.embeddings import encode_cached
 
-        vector = self._query_vectors.get(query)
-        if vector is None:
-            vector = encode([query], self.settings.embed_model)[0]
-            if len(self._query_vectors) > 256:
-                self._query_vectors.clear()
-            self._query_vectors[query] = vector
-        return vector
+        return encode_cached([query], self.settings.embed_model)[0]
 
     def _mmr(self, query: str, candidates: list[str], k: int) -> list[str]:
         """Re-rank the fused candidates for diversity using their stored vectors."""

@@ -1,9 +1,11 @@
 """The session log: every question, answer, grade and citation of a round, written as it happens.
 
-Tables come from db.m002 (sessions, turns, grades). One `write()` call is one transaction: the
-turns it adds, the grade (if any) and the round's resume state land together or not at all, so a
-process killed at any instant leaves a session that resumes where the last write left it; the
-only thing lost is an answer still being typed. Grades of top-level questions go to `grades`
+Tables come from db.m002 (sessions, turns, grades) and db.m004 (session_parts). One `write()`
+call is one transaction: the turns it adds, the grade (if any) and the round's resume state land
+together or not at all, so a process killed at any instant leaves a session that resumes where
+the last write left it; the only thing lost is an answer still being typed. The resume state's
+growing lists (graded results, the plan) are `Part`s, one row per element, so a write stores
+what changed rather than every earlier grade again. Grades of top-level questions go to `grades`
 (which progress and FSRS read); the full Grade JSON, with its citations, also rides in the turn.
 Nothing secret is stored: the LLM spec is saved through `llm.safe_spec`.
 """
@@ -44,6 +46,20 @@ class GradeRecord:
     question: Question
     grade: Grade
     turn: int = -1  # index into the turns of the same write() (-1: the last one)
+
+
+@dataclass
+class Part:
+    """The change to one list of a round's resume state: its elements that changed, by index,
+    as JSON, and its length now (stored elements at or past it are dropped). `single`: the part
+    is one value (or None), stored as element 0, not a list."""
+
+    rows: dict[int, str]
+    length: int
+    single: bool = False
+
+
+PARTS_KEY = "_parts"  # in sessions.state: part name → whether it is a single value
 
 
 @dataclass
@@ -90,10 +106,15 @@ class SessionLog:
         turns: list[Turn] = (),
         grade: GradeRecord | None = None,
         state: dict | None = None,
+        parts: dict[str, Part] | None = None,
         status: str | None = None,
         round_name: str = "",
     ) -> list[int]:
-        """Add turns, a grade and the new state in one transaction; returns the turn ids."""
+        """Add turns, a grade and the new state in one transaction; returns the turn ids.
+
+        `state` is rewritten whole; `parts` (name → Part) are the lists kept apart from it,
+        each written as the elements that changed. Pass every part on each write that has
+        parts: `state` records their names."""
         ids: list[int] = []
         with self.conn:
             (next_idx,) = self.conn.execute(
@@ -134,6 +155,9 @@ class SessionLog:
                         now_iso(),
                     ),
                 )
+            if parts:
+                self._write_parts(session_id, parts)
+                state = {**(state or {}), PARTS_KEY: {n: p.single for n, p in parts.items()}}
             if state is not None:
                 self.conn.execute(
                     "UPDATE sessions SET state = ? WHERE id = ?", (json.dumps(state), session_id)
@@ -145,6 +169,18 @@ class SessionLog:
                     (status, ended, session_id),
                 )
         return ids
+
+    def _write_parts(self, session_id: str, parts: dict[str, Part]) -> None:
+        for name, part in parts.items():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO session_parts (session_id, name, idx, value) "
+                "VALUES (?, ?, ?, ?)",
+                [(session_id, name, i, text) for i, text in part.rows.items()],
+            )
+            self.conn.execute(
+                "DELETE FROM session_parts WHERE session_id = ? AND name = ? AND idx >= ?",
+                (session_id, name, part.length),
+            )
 
     def resolve(self, prefix: str) -> str:
         """The full id of the one session starting with `prefix`; KeyError otherwise."""
@@ -163,8 +199,22 @@ class SessionLog:
         return self._info(row)
 
     def state(self, session_id: str) -> dict:
+        """The resume state as last written, its parts put back in."""
         row = self.conn.execute("SELECT state FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        return json.loads(row["state"]) if row else {}
+        if row is None:
+            return {}
+        state = json.loads(row["state"])
+        kinds = state.pop(PARTS_KEY, None)
+        if kinds:
+            lists: dict[str, list] = {name: [] for name in kinds}
+            for r in self.conn.execute(
+                "SELECT name, value FROM session_parts WHERE session_id = ? ORDER BY name, idx",
+                (session_id,),
+            ):
+                lists.setdefault(r["name"], []).append(json.loads(r["value"]))
+            for name, single in kinds.items():
+                state[name] = (lists[name][0] if lists[name] else None) if single else lists[name]
+        return state
 
     def list(self, limit: int = 50) -> list[SessionInfo]:
         rows = self.conn.execute(

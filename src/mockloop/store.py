@@ -172,13 +172,23 @@ class Store:
 
     def get(self, ids: list[str]) -> list[Chunk]:
         """Chunks for the given ids, in that order; unknown ids are left out."""
-        found: dict[str, Chunk] = {}
+        return [c for c, _ in self._get(ids, vectors=False)]
+
+    def get_with_vectors(self, ids: list[str]) -> list[tuple[Chunk, np.ndarray]]:
+        """(chunk, its stored vector) for the given ids, in that order; unknown ids left out."""
+        return self._get(ids, vectors=True)
+
+    def _get(self, ids: list[str], *, vectors: bool) -> list[tuple[Chunk, np.ndarray | None]]:
+        include = ["documents", "metadatas"] + (["embeddings"] if vectors else [])
+        found: dict[str, tuple[Chunk, np.ndarray | None]] = {}
         for start in range(0, len(ids), _BATCH):
-            got = self.collection.get(
-                ids=list(ids[start : start + _BATCH]), include=["documents", "metadatas"]
-            )
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                found[cid] = chunk_from(cid, text, meta)
+            got = self.collection.get(ids=list(ids[start : start + _BATCH]), include=include)
+            embedded = got["embeddings"] if vectors else [None] * len(got["ids"])
+            for cid, text, meta, vec in zip(
+                got["ids"], got["documents"], got["metadatas"], embedded, strict=True
+            ):
+                v = None if vec is None else np.asarray(vec, dtype=np.float32)
+                found[cid] = (chunk_from(cid, text, meta), v)
         return [found[i] for i in ids if i in found]
 
     def embeddings(self, ids: list[str]) -> dict[str, np.ndarray]:

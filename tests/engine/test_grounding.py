@@ -248,7 +248,7 @@ def test_question_vectors_are_cached_under_the_home_for_the_next_process(monkeyp
     assert notes.warm_question_vectors(settings, qs) == 2
     assert notes._qcache_path(settings).is_file()
     # A new process: nothing in memory, and the encoder must not be needed.
-    monkeypatch.setattr(notes, "_QVECTORS", {})
+    monkeypatch.setattr("mockloop.embeddings._cache", {})
     monkeypatch.setattr(notes, "_QONDISK", {})
     monkeypatch.setattr("mockloop.embeddings.encode", _no_encoder)
     assert notes.question_vectors(qs, settings).shape[0] == 2

@@ -139,3 +139,59 @@ def test_score_fusion_lets_a_strong_dense_match_beat_a_keyword_echo():
     # a chunk only one retriever found counts the other list's lowest score, not zero
     only_dense = fuse_scores([("x", 1.0)], [("y", 4.0), ("z", 2.0)])
     assert only_dense["x"] == pytest.approx(0.7 + 0.3 * 0.5)
+
+
+def test_hits_carry_the_vectors_the_store_holds(ingested):
+    """Callers (citations, a follow-up's note) compare hits by these instead of encoding them."""
+    r = Retriever(ingested)
+    hits = r.search("why does AdamW decouple weight decay", k=3) + [
+        r.get(r.search("LoRA")[0].chunk_id)
+    ]
+    stored = r.store.embeddings(list(dict.fromkeys(h.chunk_id for h in hits)))
+    for h in hits:
+        assert h.vector is not None
+        np.testing.assert_allclose(h.vector, stored[h.chunk_id], atol=1e-6)
+        assert "vector" not in h.model_dump()  # for computing, never shown or stored
+
+
+def test_citations_use_the_hit_vectors_instead_of_encoding_the_notes(ingested, monkeypatch):
+    from mockloop import embeddings
+    from mockloop.grading.citations import cite_missing
+
+    r = Retriever(ingested)
+    point = "AdamW decouples weight decay from the gradient step"
+    hits = r.search(point, k=4)
+    encoded: list[str] = []
+    real = embeddings.encode
+
+    def spy(texts, *args, **kwargs):
+        encoded.extend(texts)
+        return real(texts, *args, **kwargs)
+
+    monkeypatch.setattr(embeddings, "encode", spy)
+    citations, _ = cite_missing([(point, 1.0)], r, settings=ingested)
+    assert any(c.source == "ml/optimizers.md" for c in citations)
+    assert not {h.text for h in hits} & set(encoded)
+
+
+def test_one_cache_serves_every_user_of_the_encoder(ingested, monkeypatch):
+    """Follow-ups, the notes index and search share embeddings.encode_cached: texts encoded for
+    one are not encoded again for another."""
+    from mockloop import embeddings
+    from mockloop.models import Criterion, Question, Rubric
+    from mockloop.rounds.followups import nearest_point
+    from mockloop.rounds.notes import NotesIndex
+
+    said = "Adam divides each step by a running average of squared gradients"
+    point = "Adam adapts a learning rate per parameter"
+    rubric = Rubric(version="1", criteria=[Criterion(id="c", description="c", key_points=[point])])
+    q = Question(id="q", round="breadth", topic="adam", prompt="Adam?", rubric=rubric)
+    assert nearest_point(said, q, ingested)[0] == point  # follow-ups encode both
+
+    def no_encoder(*args, **kwargs):
+        raise AssertionError("encoded again although the text is cached")
+
+    monkeypatch.setattr(embeddings, "encode", no_encoder)
+    r = Retriever(ingested)
+    assert NotesIndex(r, ingested).encode([said, point]).shape[0] == 2
+    assert r.search(point, k=1, mode="dense")[0].source == "ml/optimizers.md"

@@ -11,7 +11,7 @@ from mockloop import progress
 from mockloop.config import Settings
 from mockloop.db import connect
 from mockloop.models import Question
-from mockloop.rounds.base import select_questions
+from mockloop.rounds.selection import select_questions
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -73,9 +73,9 @@ def cite_missing(
             return citations, [f"Notes could not be searched for citations: {exc}"]
         if not hits:
             continue
-        vecs = _embed([point] + [h.text for h in hits], settings.embed_model)
-        cosines = vecs[1:] @ vecs[0]
-        about = [None] * len(hits) if subject is None else [float(c) for c in vecs[1:] @ subject]
+        chunks = _hit_vectors(hits, settings.embed_model)
+        cosines = chunks @ _embed([point], settings.embed_model)[0]
+        about = [None] * len(hits) if subject is None else [float(c) for c in chunks @ subject]
         ranked_hits = sorted(zip(hits, cosines, about, strict=True), key=lambda hc: -float(hc[1]))
         kept = 0
         for hit, cos, on_subject in ranked_hits:
@@ -94,6 +94,15 @@ def cite_missing(
             )
             kept += 1
     return citations, []
+
+
+def _hit_vectors(hits: list, model: str) -> np.ndarray:
+    """The vectors the hits came with (the store's, of each chunk's passage), else encoded."""
+    from mockloop.embeddings import encode_cached as _embed
+
+    if all(h.vector is not None for h in hits):
+        return np.array([h.vector for h in hits], dtype=np.float32)
+    return _embed([h.text for h in hits], model)
 
 
 def _subject_vector(question: Question, model: str) -> np.ndarray:

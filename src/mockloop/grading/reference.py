@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 
-from mockloop.grading.spans import _CLAUSE_CUT, _pieces, content_words, sentences, tokens
+from mockloop.grading.spans import CLAUSE_CUT, content_words, cut_spans, sentences, tokens
 from mockloop.models import Criterion, Question, Rubric
 
 REFERENCE_SEPARATOR = " ||| "
@@ -39,7 +39,7 @@ def derive_key_points(reference: str, *, short_words: int = 30) -> list[str]:
     for s in sents:
         pieces = [s.quote]
         if len(tokens(s.quote)) > short_words:
-            pieces = [reference[a:b] for a, b in _pieces(reference, _CLAUSE_CUT, s.start, s.end)]
+            pieces = [reference[a:b] for a, b in cut_spans(reference, CLAUSE_CUT, s.start, s.end)]
         for piece in pieces:
             words = set(content_words(piece))
             if len(words) < 3 and len(sents) > 1:

@@ -19,7 +19,7 @@ import Stemmer
 _WORD = re.compile(r"\w+(?:['’]\w+)*", re.UNICODE)
 # A sentence ends at . ! ? followed by whitespace (so 0.5 stays whole), or at a line break / bullet.
 _SENT_END = re.compile(r"(?<=[.!?])\s+|\n\s*(?:[-*•]|\d+[.)])?\s*|\r")
-_CLAUSE_CUT = re.compile(
+CLAUSE_CUT = re.compile(
     r"\s*[;:]\s+|,\s+(?=(?:and|but|so|which|because|while|whereas|since|then)\b)"
     r"|\s+(?=(?:because|so that|whereas|but|since|which means|in order to)\b)",
     re.IGNORECASE,
@@ -210,7 +210,8 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _pieces(text: str, pattern: re.Pattern, start: int, end: int) -> list[tuple[int, int]]:
+def cut_spans(text: str, pattern: re.Pattern, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of the trimmed, non-empty pieces of `text[start:end]` between `pattern`'s matches."""
     out, cursor = [], start
     for m in pattern.finditer(text, start, end):
         if m.start() > cursor:
@@ -223,7 +224,7 @@ def _pieces(text: str, pattern: re.Pattern, start: int, end: int) -> list[tuple[
 
 def sentences(text: str) -> list[Span]:
     """Sentence spans (also cut at line breaks and bullets), offsets into `text`."""
-    return [Span(a, b, text[a:b], "sentence") for a, b in _pieces(text, _SENT_END, 0, len(text))]
+    return [Span(a, b, text[a:b], "sentence") for a, b in cut_spans(text, _SENT_END, 0, len(text))]
 
 
 def segment(text: str, *, max_spans: int = 800, whole_max_words: int = 80) -> list[Span]:
@@ -250,7 +251,7 @@ def segment(text: str, *, max_spans: int = 800, whole_max_words: int = 80) -> li
         if len(spans) >= max_spans:
             break
         add(s)
-        clauses = _pieces(text, _CLAUSE_CUT, s.start, s.end)
+        clauses = cut_spans(text, CLAUSE_CUT, s.start, s.end)
         if len(clauses) > 1:
             for a, b in clauses:
                 if len(tokens(text[a:b])) >= 3:

@@ -19,7 +19,7 @@ is replaced by the offline wording (and a Notice says so).
 Adaptive rounds (breadth, NLP and ranking depth) move the difficulty: a strong answer
 (overall ≥ 3.5) sends the next question up a level, a weak one (< 2) down (progress.next_level);
 the next question is the first of the planned ones, then of a reserve of candidates in the same
-due/weak/new order, at that level (`bring_forward`). The level of every answer is logged with its
+due/weak/new order (rounds/selection.py), at that level (`bring_forward`). The level of every answer is logged with its
 grade, and the summary says at which level the candidate held.
 
 Per-round behaviour lives in the subclasses (breadth.py, mlsd.py, deep_dive.py, behavioral.py,
@@ -28,7 +28,6 @@ depth.py): how the plan is built, how follow-ups and hints are worded.
 
 from __future__ import annotations
 
-import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -36,7 +35,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from mockloop import prompts
 from mockloop.bank import Bank
@@ -58,7 +57,8 @@ from mockloop.rounds.followups import (
     missed_with_criteria,
 )
 from mockloop.rounds.notes import NotesIndex
-from mockloop.sessions import GradeRecord, SessionLog, Turn
+from mockloop.rounds.selection import reserve_for
+from mockloop.sessions import GradeRecord, Part, SessionLog, Turn
 
 FeedbackTiming = Literal["each", "end"]
 
@@ -195,6 +195,29 @@ class RoundState(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
     summary: Summary | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _summary_parts(cls, data):
+        """A saved summary leaves out the results and deferred feedback the state holds anyway
+        (see `RoundSession._write`): put them back."""
+        summary = data.get("summary") if isinstance(data, dict) else None
+        if isinstance(summary, dict) and "items" not in summary:
+            summary = {
+                **summary,
+                "items": data.get("results", []),
+                "deferred": data.get("deferred", []),
+            }
+            data = {**data, "summary": summary}
+        return data
+
+
+# The lists of a RoundState saved apart from the rest, one row per element (sessions.Part):
+# every write stores the elements that changed, not every earlier grade again. Results and
+# deferred feedback are only ever appended to; the plan's lists are reordered at times.
+STATE_LISTS = ("items", "reserve", "parents", "results", "deferred")
+APPENDED = frozenset(["results", "deferred"])
+SUMMARY_REPEATS = {"items", "deferred"}  # what a saved summary leaves out: the state has them
+
 
 class RoundOver(RuntimeError):
     """The round has ended; there is nothing to answer."""
@@ -289,44 +312,7 @@ def level_line(held: int | None, levels: list[int]) -> str:
     return f"Difficulty: held at level {held} of {top} (levels asked {asked})"
 
 
-# -- selection helpers the rounds share -----------------------------------------------------
-def select_questions(ctx: Context, candidates: list[Question], n: int, seed: int) -> list[Question]:
-    """Due and weak first, topics the notes cover first, then new; varied topics; n of them."""
-    from mockloop.progress import order_questions
-
-    shuffled = list(candidates)
-    random.Random(seed).shuffle(shuffled)
-    covered = ctx.notes.covered_topics(candidates)
-    ordered = order_questions(ctx.log.conn, shuffled, covered_topics=covered, settings=ctx.settings)
-    picked: list[Question] = []
-    topics: set[str] = set()
-    for q in ordered:  # first pass: one question per topic
-        if len(picked) < n and q.topic not in topics:
-            picked.append(q)
-            topics.add(q.topic)
-    for q in ordered:  # then fill up if the bank has fewer topics than n
-        if len(picked) < n and q not in picked:
-            picked.append(q)
-    return picked
-
-
-def reserve_for(
-    ctx: Context, candidates: list[Question], picked: list[Question], seed: int, per_level: int
-) -> list[Question]:
-    """Candidates an adaptive round did not plan, in `select_questions` order (due, weak, covered
-    topics, new), at most `per_level` of each level: what a level change can bring forward."""
-    taken = {q.id for q in picked}
-    rest = [q for q in candidates if q.id not in taken]
-    ordered = select_questions(ctx, rest, len(rest), seed)
-    count: dict[int, int] = defaultdict(int)
-    out = []
-    for q in ordered:
-        if count[q.difficulty] < per_level:
-            out.append(q)
-            count[q.difficulty] += 1
-    return out
-
-
+# -- the adaptive plan: questions brought forward as the level moves -------------------------
 def bring_forward(state: RoundState, level: int) -> None:
     """Put at the cursor the first question, planned then reserved, nearest `level`, preferring
     a topic the round has not asked yet. A reserved one takes the place of the last planned
@@ -414,6 +400,7 @@ class RoundSession:
         self.ctx = ctx
         self.state = state
         self.session_id = session_id
+        self._saved: dict[str, list[str]] = {}  # part → the JSON of each element as last written
 
     # -- planning (per round) --------------------------------------------------------------
     @classmethod
@@ -815,7 +802,12 @@ class RoundSession:
                     "summary",
                     summary.text,
                     None,
-                    {"summary": summary.model_dump(mode="json")},
+                    # The grades it lists are in their feedback turns already.
+                    {
+                        "summary": summary.model_dump(
+                            mode="json", exclude={"items", "finals", "deferred"}
+                        )
+                    },
                 )
             ],
             status="finished",
@@ -971,14 +963,39 @@ class RoundSession:
     def _write(
         self, turns: list[Turn], *, grade: GradeRecord | None = None, status: str | None = None
     ) -> None:
+        """Log turns, a grade and what changed in the state, in one transaction."""
+        parts, saved = self._changed_parts()
         self.ctx.log.write(
             self.session_id,
             turns=turns,
             grade=grade,
             status=status,
             round_name=self.name,
-            state=self.state.model_dump(mode="json"),
+            state=self.state.model_dump(mode="json", exclude={*STATE_LISTS, "summary"}),
+            parts=parts,
         )
+        self._saved = saved  # only once the write has landed
+
+    def _changed_parts(self) -> tuple[dict[str, Part], dict[str, list[str]]]:
+        """(the state's lists as Parts holding the elements that changed since the last write,
+        the JSON of every element after this write). The first write of a RoundSession (a new
+        round, or one resumed) writes them all."""
+        parts: dict[str, Part] = {}
+        saved: dict[str, list[str]] = {}
+        for name in STATE_LISTS:
+            values = getattr(self.state, name)
+            before = self._saved.get(name, [])
+            grown = name in APPENDED and len(values) >= len(before)
+            start = len(before) if grown else 0
+            now = before[:start] + [v.model_dump_json() for v in values[start:]]
+            rows = {i: t for i, t in enumerate(now) if i >= len(before) or before[i] != t}
+            parts[name], saved[name] = Part(rows, len(now)), now
+        summary = self.state.summary
+        now = [] if summary is None else [summary.model_dump_json(exclude=SUMMARY_REPEATS)]
+        before = self._saved.get("summary", [])
+        parts["summary"] = Part({} if now == before else dict(enumerate(now)), len(now), True)
+        saved["summary"] = now
+        return parts, saved
 
 
 def _safe_prefix(text: str, hold: int = 3) -> str:

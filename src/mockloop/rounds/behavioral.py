@@ -26,11 +26,11 @@ from mockloop.rounds.base import (
     RoundConfig,
     RoundSession,
     RoundState,
-    select_questions,
 )
 from mockloop.rounds.followups import FollowUp, choose_follow_up
-from mockloop.rounds.notes import as_hit, question_vectors
+from mockloop.rounds.notes import question_vectors
 from mockloop.rounds.project import contradictions, project_facts, untold
+from mockloop.rounds.selection import select_questions
 
 # Interviewer phrasings per STAR part. One is asked only when, among the question's key points,
 # the point it is closest to is one the answer missed (see followups.choose_follow_up).
@@ -87,7 +87,7 @@ def suggest_story(ctx: Context, question: Question) -> str | None:
     _, chunk, score = ranked[0]
     title = (chunk.title or chunk.source).removeprefix("STAR:").strip()
     lead = "the story that fits best" if score >= MIN_STORY_COSINE else "the closest story"
-    return f"From your notes, {lead}: “{title}” ({as_hit(chunk).citation})"
+    return f"From your notes, {lead}: “{title}” ({chunk.citation})"
 
 
 _WORD = re.compile(r"[a-z][a-z\-]+")

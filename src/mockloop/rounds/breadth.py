@@ -23,7 +23,7 @@ from mockloop.rounds.base import (
     adaptive_state,
 )
 from mockloop.rounds.followups import FollowUp
-from mockloop.rounds.notes import notes_first
+from mockloop.rounds.selection import notes_first
 
 TIME_BUDGET_S = {1: 60, 2: 90, 3: 120}  # by difficulty: easy · medium · hard
 

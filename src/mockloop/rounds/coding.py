@@ -38,9 +38,9 @@ from mockloop.rounds.base import (
     RoundSession,
     RoundState,
     Step,
-    select_questions,
 )
 from mockloop.rounds.followups import FollowUp
+from mockloop.rounds.selection import select_questions
 from mockloop.sessions import Turn
 
 MAX_PROBLEMS = 2

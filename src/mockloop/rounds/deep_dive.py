@@ -27,11 +27,11 @@ from mockloop.rounds.base import (
     RoundConfig,
     RoundSession,
     RoundState,
-    select_questions,
     stage_question,
 )
 from mockloop.rounds.followups import FollowUp, choose_follow_up
 from mockloop.rounds.project import Fact, contradictions, first, project_facts, untold
+from mockloop.rounds.selection import select_questions
 
 PHASE_QUESTIONS = {
     "background": "What business problem did it solve, what existed before, and what was your role?",

@@ -23,7 +23,7 @@ from mockloop.rounds.base import (
     RoundState,
     adaptive_state,
 )
-from mockloop.rounds.notes import fresh, notes_first
+from mockloop.rounds.selection import fresh, notes_first
 
 DEPTH_ROUNDS = ("nlp", "ranking")
 

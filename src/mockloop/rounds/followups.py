@@ -819,24 +819,11 @@ def hint_for(
     return None
 
 
-_CACHE: dict[tuple[str, str], np.ndarray] = {}
-_CACHE_MAX = 20_000
-
-
 def _encode(texts: list[str], settings) -> np.ndarray:
-    """Encode with a per-process cache: key points and follow-ups recur on every answer."""
-    from mockloop.embeddings import encode
+    """Encode through the one cache (embeddings.encode_cached): points and follow-ups recur."""
+    from mockloop.embeddings import encode_cached
 
-    model = settings.embed_model
-    if not texts:
-        return encode([], model)
-    todo = list(dict.fromkeys(t for t in texts if (model, t) not in _CACHE))
-    if todo:
-        if len(_CACHE) + len(todo) > _CACHE_MAX:
-            _CACHE.clear()
-        for t, v in zip(todo, encode(todo, model), strict=True):
-            _CACHE[(model, t)] = v
-    return np.stack([_CACHE[(model, t)] for t in texts])
+    return encode_cached(texts, settings.embed_model)
 
 
 def nearest_point(text: str, question: Question, settings) -> tuple[str, float] | None:

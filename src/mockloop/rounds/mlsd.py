@@ -29,10 +29,10 @@ from mockloop.rounds.base import (
     RoundConfig,
     RoundSession,
     RoundState,
-    select_questions,
     stage_question,
 )
 from mockloop.rounds.followups import FollowUp, choose_follow_up
+from mockloop.rounds.selection import select_questions
 
 STAGE_QUESTIONS = {
     "requirements": "What is the business objective, and what do you need to pin down about users, "

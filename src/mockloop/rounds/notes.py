@@ -30,19 +30,17 @@ and folders as hints, then what the note says); `NotesIndex.routing` runs it ove
 vectors. Only breadth, NLP and ranking derive questions.
 
 Leaves out: search itself (mockloop.retrieval) and question order (mockloop.progress); what to
-ask first is `notes_first`, used by the rounds that derive.
+ask first is mockloop.rounds.selection (`notes_first`, used by the rounds that derive).
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import re
 import tempfile
 import threading
 from collections import OrderedDict
-from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
@@ -156,18 +154,6 @@ _POINTER = re.compile(
 
 def paper_title(c: Chunk) -> str:
     return c.heading_path[-1] if c.heading_path else c.title
-
-
-def as_hit(c: Chunk) -> Hit:
-    return Hit(
-        chunk_id=c.id,
-        text=c.text,
-        source=c.source,
-        heading_path=c.heading_path,
-        page=c.page,
-        tags=c.tags,
-        title=c.title,
-    )
 
 
 def question_text(q: Question) -> str:
@@ -330,10 +316,9 @@ def derived_prompt(chunk: Chunk) -> str:
 
 
 # -- vectors, cached ---------------------------------------------------------------------------
-_QVECTORS: dict[tuple[str, str], np.ndarray] = {}  # (model, sha1 of text) → unit vector
-_QONDISK: dict[str, set[str]] = {}  # cache file → the keys it holds (read once)
+_QONDISK: dict[str, set[str]] = {}  # cache file → the texts it holds (read once per process)
 _QLOCK = threading.Lock()
-_QMAX = 20_000
+_QMAX = 20_000  # texts a cache file holds before it starts over
 _STORE_VECTORS: OrderedDict[tuple, np.ndarray] = OrderedDict()  # per store state
 _STORE_MAX = 4
 _SLOCK = threading.Lock()
@@ -348,57 +333,54 @@ def _qcache_path(settings) -> Path:
 
 
 def _on_disk(path: Path, model: str) -> set[str]:
-    """Keys the cache file holds (read once per process; its vectors go into memory)."""
+    """Texts the cache file holds (read once per process; its vectors go into the encoder's
+    one cache, embeddings.encode_cached)."""
+    from mockloop.embeddings import remember
+
     known = _QONDISK.get(str(path))
     if known is not None:
         return known
     known = _QONDISK[str(path)] = set()
     try:
         with np.load(path, allow_pickle=False) as data:
-            for key, vec in zip(data["keys"].tolist(), data["vectors"], strict=True):
-                _QVECTORS.setdefault((model, key), np.asarray(vec, dtype=np.float32))
-                known.add(key)
+            texts = data["texts"].tolist()
+            remember(texts, data["vectors"], model)
+            known.update(texts)
     except (OSError, ValueError, KeyError):
-        pass  # no cache yet, or a damaged one: it is rewritten
+        pass  # no cache yet, an older or a damaged one: it is rewritten
     return known
 
 
-def _write_qcache(path: Path, model: str) -> None:
-    items = [(k, v) for (m, k), v in _QVECTORS.items() if m == model]
+def _write_qcache(path: Path, model: str, texts: list[str]) -> None:
+    from mockloop.embeddings import encode_cached
+
+    vectors = encode_cached(texts, model)  # in the cache already, unless it was emptied
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".qvec-", suffix=".npz")
         with os.fdopen(fd, "wb") as fh:
-            np.savez(
-                fh, keys=np.array([k for k, _ in items]), vectors=np.stack([v for _, v in items])
-            )
+            np.savez(fh, texts=np.array(texts, dtype=str), vectors=vectors)
         os.replace(tmp, path)
     except OSError:
         return  # a read-only home only costs speed
-    _QONDISK[str(path)] = {k for k, _ in items}
+    _QONDISK[str(path)] = set(texts)
 
 
 def question_vectors(questions: list[Question], settings) -> np.ndarray:
-    """Unit vectors of the questions' prompt + reference, cached in memory and under the home."""
-    from mockloop.embeddings import encode
+    """Unit vectors of the questions' prompt + reference: from the encoder's cache, and kept
+    in a file under the home so the next process need not encode the bank again."""
+    from mockloop.embeddings import encode_cached
 
     model = settings.embed_model
-    keys = [_sha(question_text(q)) for q in questions]
-    if not keys:
-        return encode([], model)
+    texts = [question_text(q) for q in questions]
     with _QLOCK:
         path = _qcache_path(settings)
         on_disk = _on_disk(path, model)
-        if any(k not in on_disk for k in keys):
-            todo = {k: question_text(q) for k, q in zip(keys, questions, strict=True)}
-            todo = {k: t for k, t in todo.items() if (model, k) not in _QVECTORS}
-            if todo:
-                if len(_QVECTORS) + len(todo) > _QMAX:
-                    _QVECTORS.clear()
-                for k, v in zip(todo, encode(list(todo.values()), model), strict=True):
-                    _QVECTORS[(model, k)] = v
-            _write_qcache(path, model)
-        return np.stack([_QVECTORS[(model, k)] for k in keys])
+        new = [t for t in dict.fromkeys(texts) if t not in on_disk]
+        if new:
+            kept = sorted(on_disk) if len(on_disk) + len(new) <= _QMAX else []
+            _write_qcache(path, model, kept + new)
+    return encode_cached(texts, model)
 
 
 def warm_question_vectors(settings, questions: list[Question] | None = None) -> int:
@@ -456,7 +438,7 @@ class NotesIndex:
             if cached is not None:
                 _STORE_VECTORS.move_to_end(key)
                 return cached
-        matrix = self._stored([as_hit(c) for c in self.chunks])
+        matrix = self._stored([Hit.from_chunk(c) for c in self.chunks])
         if matrix is None:  # a store without vectors: encode what ingest would have
             from mockloop.notes.chunking import chunk_passage
 
@@ -473,10 +455,13 @@ class NotesIndex:
             return self.encode([])
         if all(c.id in self._row for c in chunks):
             return self.matrix[[self._row[c.id] for c in chunks]]
-        return self.hit_vectors([as_hit(c) for c in chunks])
+        return self.hit_vectors([Hit.from_chunk(c) for c in chunks])
 
     def hit_vectors(self, hits: list[Hit]) -> np.ndarray:
-        """Stored embeddings of retrieved hits (encoded only when the store lacks them)."""
+        """Stored embeddings of retrieved hits: those they came with, else the store's (encoded
+        only when the store lacks them)."""
+        if hits and all(h.vector is not None for h in hits):
+            return np.array([h.vector for h in hits], dtype=np.float32)
         if hits and all(h.chunk_id in self._row for h in hits):
             return self.matrix[[self._row[h.chunk_id] for h in hits]]
         return self._fetch(hits)
@@ -495,9 +480,10 @@ class NotesIndex:
         return None
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        from mockloop.rounds.followups import _encode
+        """Unit vectors of `texts` by the notes' encoder (the one cache in embeddings.py)."""
+        from mockloop.embeddings import encode_cached
 
-        return _encode(texts, self.settings)
+        return encode_cached(texts, self.settings.embed_model)
 
     # -- coverage by content ------------------------------------------------------------------
     def consider(self, questions: list[Question]) -> None:
@@ -527,7 +513,7 @@ class NotesIndex:
         if not self.chunks or question.source_chunk_id:
             return None
         ((score, row),) = self._match([question])
-        return as_hit(self.chunks[row]) if score >= COVER_THRESHOLD else None
+        return Hit.from_chunk(self.chunks[row]) if score >= COVER_THRESHOLD else None
 
     def covered_topics(self, questions: list[Question] | None = None) -> set[str]:
         """Topics of `questions` (default: those the round considers, else the packaged bank)
@@ -737,33 +723,6 @@ def named_in(subject: str, prompts: list[str]) -> bool:
         return False
     pattern = re.compile(rf"(?<![\w-]){re.escape(subject)}(?![\w-])", re.IGNORECASE)
     return any(pattern.search(p) for p in prompts)
-
-
-# -- what to ask first -------------------------------------------------------------------------
-def fresh(ctx, questions: list[Question]) -> list[Question]:
-    """Questions never asked, or due for review (by the FSRS cards of the progress module)."""
-    from mockloop.progress import due_cards
-
-    cards = {
-        c.question_id: c.due
-        for c in due_cards(ctx.log.conn, until=datetime.max.replace(tzinfo=UTC))
-    }
-    now = datetime.now(UTC)
-    return [q for q in questions if q.id not in cards or cards[q.id] <= now]
-
-
-def notes_first(
-    ctx, pool: list[Question], derived: list[Question], n: int, seed: int
-) -> list[Question]:
-    """n questions: questions derived from the user's notes (new or due) lead, up to half the
-    round; the rest as `select_questions` orders them (due, weak, covered topics, new)."""
-    from mockloop.rounds.base import select_questions
-
-    lead_from = fresh(ctx, derived)
-    lead = select_questions(ctx, lead_from, min(len(lead_from), math.ceil(n / 2)), seed)
-    taken = {q.id for q in lead}
-    rest = [q for q in pool + derived if q.id not in taken]
-    return lead + select_questions(ctx, rest, n - len(lead), seed)
 
 
 # -- how notes were routed, for `mockloop stats` ------------------------------------------------
