@@ -210,22 +210,52 @@ def test_ingest_summary_lists_every_skipped_file_and_why():
     assert "Nothing could be ingested" in render.ingest_summary_md(IngestSummary(files_seen=1))
 
 
-def test_batch_rows_and_summary():
+def _batch_result(**changes) -> dict:
+    from mockloop.batch import result_row
+    from mockloop.models import Question
+
+    q = Question(id="row-9701d261ea", round="breadth", topic="regularization",
+                 prompt="What does dropout do, and why rescale at training time?")  # fmt: skip
+    return result_row(1, {"id": ""}, q, make_grade()) | changes
+
+
+def test_batch_table_shows_the_question_text_and_an_id_column_only_when_rows_have_ids():
     from mockloop.batch import BatchSummary, Problem
 
-    result = {
-        "row": 1, "id": "a1", "question_id": "breadth.dropout", "topic": "regularization",
-        "overall": 2.8333, "hire_signal": "lean hire", "grade": make_grade().model_dump(mode="json"),
-    }  # fmt: skip
-    assert render.batch_rows([result]) == [
-        [1, "a1", "breadth.dropout", "regularization", 2.83, "lean hire",
-         "Rescales by 1/(1-p) at training time"]
+    result = _batch_result(overall=2.8333)
+    headers, rows = render.batch_table([result])
+    assert headers == ["row", "question", "topic", "overall", "signal", "missing"]
+    assert rows == [
+        [1, "What does dropout do, and why rescale at training time?", "regularization", 2.83,
+         "lean hire", "Rescales by 1/(1-p) at training time"]
     ]  # fmt: skip
+    headers, rows = render.batch_table([_batch_result(id="a1")])
+    assert headers[:3] == ["row", "id", "question"] and rows[0][:2] == [1, "a1"]
     s = BatchSummary(rows=2, graded=1, problems=[Problem(2, "missing the answer column")],
                      results=[result])  # fmt: skip
     md = render.batch_summary_md(s, "answers.csv")
     assert "2 rows — 1 graded, 1 skipped**, mean 2.83/5" in md
     assert "| 2 | missing the answer column |" in md
+
+
+def test_batch_results_and_reports_carry_the_question_text(tmp_path):
+    import csv
+    import json
+
+    from mockloop.batch import BatchSummary, write_results
+    from mockloop.reports.batch import write_report
+
+    text = "What does dropout do, and why rescale at training time?"
+    s = BatchSummary(rows=1, graded=1, results=[_batch_result(id="a1")])
+    line = json.loads(write_results(s.results, tmp_path / "r.jsonl").read_text("utf-8"))
+    assert line["question"] == text
+    with write_results(s.results, tmp_path / "r.csv").open(encoding="utf-8") as fh:
+        assert next(csv.DictReader(fh))["question"] == text
+    html = write_report(s, tmp_path / "r.html").read_text("utf-8")
+    assert "<th>criterion</th>" in html and "criteri<" not in html
+    assert text in html and "<td>a1</td>" in html
+    md = write_report(s, tmp_path / "r.md").read_text("utf-8")
+    assert "| criterion | n |" in md and f"| 1 | a1 | {text} (row-9701d261ea) |" in md
 
 
 def test_redact_hides_secret_values():

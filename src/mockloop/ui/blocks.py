@@ -108,6 +108,7 @@ CSS = """
 .ml-card .ml-table td:not(:nth-child(2)) { white-space: nowrap; }
 .ml-card .ml-table th { font-size: 0.78rem; text-transform: uppercase; color: var(--body-text-color-subdued); }
 .ml-more { margin-top: 0.5rem; } .ml-more summary { cursor: pointer; font-weight: 600; }
+#ml-batch-table th, #ml-batch-table th * { white-space: nowrap; word-break: keep-all; }
 .ml-hit { padding: 0.55rem 0.2rem; border-bottom: 1px solid var(--border-color-primary); font-size: 0.9rem; }
 .ml-hit-cite { font-weight: 600; margin-bottom: 0.15rem; }
 """

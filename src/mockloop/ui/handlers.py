@@ -591,7 +591,7 @@ class UiApp:
         )
         return (
             render.batch_summary_md(summary, source.name) + repeats,
-            render.batch_rows(summary.results),
+            _frame(*render.batch_table(summary.results)),
             *buttons,
         )
 

@@ -370,6 +370,12 @@ def ingest_summary_md(summary) -> str:
     return "\n".join(lines)
 
 
+def clip(text: str, n: int) -> str:
+    """The text on one line, cut at a word within n characters: clip("one two three", 10) -> 'one two…'."""
+    flat = re.sub(r"\s+", " ", text).strip()
+    return flat if len(flat) <= n else flat[: n - 1].rsplit(" ", 1)[0] + "…"
+
+
 def sources_rows(sources: Mapping[str, int]) -> list[list]:
     return [[name, n] for name, n in sources.items()]
 
@@ -382,8 +388,7 @@ def hits_html(query: str, hits: list[Hit], width: int = 360) -> str:
         return f'<div class="ml-muted">No notes match “{_e(query)}”.</div>'
     items = []
     for rank, h in enumerate(hits, 1):
-        flat = re.sub(r"\s+", " ", h.text).strip()
-        snip = flat if len(flat) <= width else flat[: width - 1].rsplit(" ", 1)[0] + "…"
+        snip = clip(h.text, width)
         items.append(
             f'<div class="ml-hit"><div class="ml-hit-cite"><b>{rank}.</b> {_e(h.citation)}'
             f'<span class="ml-muted"> · {h.score:.3f}</span></div><div>{_e(snip)}</div></div>'
@@ -392,25 +397,29 @@ def hits_html(query: str, hits: list[Hit], width: int = 360) -> str:
 
 
 # -- batch tab -------------------------------------------------------------------------------
-BATCH_HEADERS = ["row", "id", "question", "topic", "overall", "hire signal", "missing"]
+BATCH_HEADERS = ["row", "id", "question", "topic", "overall", "signal", "missing"]
+QUESTION_CHARS = 120  # how much of a question's text the results table shows
 
 
-def batch_rows(results: list[dict]) -> list[list]:
+def batch_table(results: list[dict]) -> tuple[list[str], list[list]]:
+    """(headers, rows) for the results table: the question's text rather than its id (a row's own
+    question has only a hash for an id), and the `id` column only when some row named one."""
+    with_id = any(r["id"] for r in results)
+    headers = [h for h in BATCH_HEADERS if with_id or h != "id"]
     rows = []
     for r in results:
         missing = [m for c in r["grade"]["criteria"] for m in c["missing"]]
-        rows.append(
-            [
-                r["row"],
-                r["id"],
-                r["question_id"],
-                r["topic"],
-                round(r["overall"], 2),
-                r["hire_signal"],
-                "; ".join(missing[:3]),
-            ]
-        )
-    return rows
+        row = [
+            r["row"],
+            r["id"],
+            clip(r["question"], QUESTION_CHARS),
+            r["topic"],
+            round(r["overall"], 2),
+            r["hire_signal"],
+            "; ".join(missing[:3]),
+        ]
+        rows.append(row if with_id else row[:1] + row[2:])
+    return headers, rows
 
 
 def batch_summary_md(summary, name: str) -> str:
