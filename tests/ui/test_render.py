@@ -79,7 +79,7 @@ def test_follow_up_shows_the_pointer_to_the_candidates_note_as_the_terminal_does
     body, pointer = msg["content"].rsplit("\n\n", 1)
     assert body.endswith("What goes wrong?")
     assert pointer == (
-        r"_(Your notes touch on this: system-design/feed-ranking.md § Feed ranking › 4. Data\_labels)_"
+        "(Your notes touch on this: system-design/feed-ranking.md § Feed ranking › 4. Data_labels)"
     )
 
 
@@ -88,10 +88,38 @@ def test_follow_up_without_a_note_has_no_pointer():
     assert "notes touch on this" not in msg["content"]
 
 
-def test_interviewer_text_cannot_inject_markup():
-    msg = render.ask_message(make_ask(text="<img src=x onerror=alert(1)> *bold*"))
+def test_interviewer_text_cannot_inject_markup_but_its_markdown_shows_formatted():
+    msg = render.ask_message(make_ask(text="<img src=x onerror=alert(1)> **bold** `k`"))
     assert "<img" not in msg["content"]
-    assert "&lt;img" in msg["content"] and r"\*bold\*" in msg["content"]
+    assert "&lt;img" in msg["content"] and "**bold** `k`" in msg["content"]  # the Chatbot renders
+
+
+def test_a_suggestion_from_notes_is_one_tip_not_tip_from_your_notes_from_your_notes():
+    story = "From your notes, the story that fits best: “Ranking launch” (stories.md § Launch)"
+    msg = render.ask_message(make_ask(suggestion=story))
+    assert msg["content"].endswith(f"**Tip:** {story}")
+    assert msg["content"].count("rom your notes") == 1
+
+
+def test_markdown_from_notes_and_grades_is_rendered_and_stays_safe():
+    grade = make_grade(feedback="Say **why** it rescales.\n<script>alert(1)</script>")
+    card = render.feedback_card_html(
+        make_feedback(grade),
+        notes={
+            "c1": "Dropout keeps `1-p` of units; **rescale** by _1/(1-p)_ <img src=x onerror=a>"
+        },
+    )
+    assert "<strong>why</strong>" in card and "**why**" not in card
+    assert "<code>1-p</code>" in card and "<strong>rescale</strong>" in card
+    assert "<em>1/(1-p)</em>" in card
+    assert "<script>" not in card and "<img" not in card and "&lt;img src=x" in card
+    hit = Hit(chunk_id="c", text="Use **LoRA** with `r=8` [x](javascript:alert(1))",
+              source="nlp/lora.md", heading_path=["LoRA"], score=0.5)  # fmt: skip
+    hits = render.hits_html("lora", [hit])
+    assert "<strong>LoRA</strong>" in hits and "<code>r=8</code>" in hits
+    assert 'href="javascript' not in hits  # such a link stays text
+    body = render.feedback_message(make_feedback(grade))["content"]
+    assert "Say **why** it rescales." in body and "<script>" not in body
 
 
 def test_feedback_message_is_a_collapsible_box_titled_with_score_and_signal():

@@ -2,7 +2,8 @@
 citations and the round summary, in Markdown or self-contained HTML.
 
 Built only from the session log (turns carry each Grade as JSON), so a report of a crashed or
-resumed session shows exactly what was said. HTML is rendered with autoescaping: answers are
+resumed session shows exactly what was said. HTML is rendered with autoescaping, and the
+Markdown of notes, answers and feedback through reports/markdown.py (raw HTML off): answers are
 the candidate's text and never markup.
 """
 
@@ -12,10 +13,12 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from jinja2 import Environment
+from markupsafe import Markup
 
 from mockloop.llm import safe_spec
 from mockloop.models import Grade
 from mockloop.reports.feedback import missing_text, split_feedback
+from mockloop.reports.markdown import md_html, md_inline
 from mockloop.sessions import SessionInfo, SessionLog, Turn
 
 
@@ -158,14 +161,17 @@ def session_markdown(info: SessionInfo, turns: list[Turn]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-_HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
+_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+_ENV.filters["md"] = lambda text: Markup(md_html(text))  # escapes raw HTML itself
+_ENV.filters["md_inline"] = lambda text: Markup(md_inline(text))
+_HTML = _ENV.from_string(
     """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Mock interview · {{ info.round }} · {{ info.id }}</title>
 <style>
 body{font:15px/1.5 system-ui,sans-serif;max-width:920px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em}
-.turn{margin:.6em 0;padding:.5em .8em;border-radius:6px;white-space:pre-wrap}
+.turn{margin:.6em 0;padding:.5em .8em;border-radius:6px} .turn p{margin:.2em 0}
 .Interviewer,.follow_up,.question{background:#eef3fb} .answer,.skip{background:#f6f6f6}
 .hint{background:#fff8e1} .who{font-weight:600;margin-right:.4em}
 table{border-collapse:collapse;width:100%;margin:.5em 0} td,th{border:1px solid #ddd;padding:.3em .5em;vertical-align:top;font-size:.92em}
@@ -180,20 +186,20 @@ table{border-collapse:collapse;width:100%;margin:.5em 0} td,th{border:1px solid 
 {% for b in blocks %}
 <h3>{{ b.heading }}</h3>
 {% for t in b.turns if t.kind != 'feedback' %}
-<div class="turn {{ t.kind }}"><span class="who">{{ who.get(t.kind, t.kind) }}:</span>{{ turn_text(t) }}</div>
+<div class="turn {{ t.kind }}"><span class="who">{{ who.get(t.kind, t.kind) }}:</span>{{ turn_text(t)|md }}</div>
 {% endfor %}
 {% if b.grade %}{% set g = b.grade %}{% set parts = split(g) %}
 <p class="score">Score {{ '%.1f'|format(g.overall) }}/5 · {{ g.hire_signal }} <span class="muted">(grader {{ g.grader }}, rubric v{{ g.rubric_version }})</span></p>
 <table><tr><th>criterion</th><th>score</th><th>evidence (quoted)</th><th>missing</th></tr>
 {% for c in g.criteria %}<tr><td>{{ c.description or c.criterion_id }}</td><td>{{ '%.2f'|format(c.score) }}</td>
-<td>{% for e in c.covered %}“{{ e.quote }}”<br>{% else %}—{% endfor %}</td>
-<td>{% for m in c.missing %}{{ missing_text(m, parts.reasons) }}<br>{% else %}—{% endfor %}</td></tr>{% endfor %}
+<td>{% for e in c.covered %}“{{ e.quote|md_inline }}”<br>{% else %}—{% endfor %}</td>
+<td>{% for m in c.missing %}{{ missing_text(m, parts.reasons)|md_inline }}<br>{% else %}—{% endfor %}</td></tr>{% endfor %}
 </table>
-{% for f in g.red_flags %}<p>⚑ Red flag: {{ f }}</p>{% endfor %}
-{% if parts.text %}<p>{{ parts.text }}</p>{% endif %}
+{% for f in g.red_flags %}<p>⚑ Red flag: {{ f|md_inline }}</p>{% endfor %}
+{% if parts.text %}{{ parts.text|md }}{% endif %}
 {% if g.citations %}<p>Notes that hold what was missed:</p><ul>
 {% for c in g.citations %}<li>{{ c.label }}{% if c.point %} <span class="muted">— {{ c.point }}</span>{% endif %}</li>{% endfor %}</ul>{% endif %}
-{% for n in g.notices %}<p class="notice">{{ n }}</p>{% endfor %}
+{% for n in g.notices %}<p class="notice">{{ n|md_inline }}</p>{% endfor %}
 {% endif %}
 {% endfor %}
 </body></html>

@@ -91,13 +91,16 @@ CSS = """
   color: var(--body-text-color); font-style: italic; }
 .ml-flag { color: #a5361e; font-weight: 600; margin: 0.2rem 0; }
 .ml-notice { background: #fff4d6; border-radius: 6px; padding: 0.3rem 0.6rem; margin: 0.3rem 0; font-size: 0.88rem; }
-.ml-feedback { margin: 0.4rem 0; white-space: pre-line; font-size: 0.88rem; }
+.ml-feedback { margin: 0.4rem 0; font-size: 0.88rem; }
+.ml-md p { margin: 0.2rem 0; } .ml-md ul, .ml-md ol { margin: 0.2rem 0 0.2rem 1.2rem; }
+.ml-md h1, .ml-md h2, .ml-md h3, .ml-md h4 { font-size: 1em; margin: 0.3rem 0; }
+.ml-md code { font-size: 0.92em; }
 .ml-timing { font-size: 0.85rem; color: var(--body-text-color-subdued); }
 .ml-over { color: #a5361e; }
 .ml-cite { margin: 0.25rem 0; font-size: 0.88rem; }
 .ml-cite summary { cursor: pointer; color: var(--link-text-color); }
 .ml-why { color: var(--body-text-color-subdued); font-size: 0.82rem; margin: 0.2rem 0 0 1.2rem; }
-.ml-note-text { white-space: pre-wrap; margin: 0.3rem 0 0.3rem 1.2rem; padding: 0.5rem; font-size: 0.82rem;
+.ml-note-text { margin: 0.3rem 0 0.3rem 1.2rem; padding: 0.5rem; font-size: 0.82rem;
   background: var(--background-fill-secondary); border-radius: 6px; max-height: 14rem; overflow: auto; }
 .ml-grader { margin-top: 0.6rem; font-size: 0.75rem; color: var(--body-text-color-subdued); }
 .ml-muted { color: var(--body-text-color-subdued); }

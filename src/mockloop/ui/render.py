@@ -8,7 +8,8 @@ No Gradio import and no I/O, so every function is tested without a server:
 
 Chat messages are plain dicts in the Chatbot's "messages" format (role, content, optional
 metadata with a title: Gradio shows those as a collapsible box). Every piece of user or note text
-that goes into HTML is escaped here; the Chatbot sanitises its own Markdown.
+that goes into HTML is escaped here, and its Markdown rendered safely (reports/markdown.py);
+the Chatbot renders and sanitises its own Markdown.
 Leaves out: calling the library (handlers.py) and layout (blocks.py).
 """
 
@@ -21,6 +22,7 @@ from pathlib import PurePath
 
 from mockloop.models import Citation, Grade, Hit
 from mockloop.reports.feedback import missing_text, split_feedback
+from mockloop.reports.markdown import md_html, md_inline
 
 SIGNAL_CLASS = {
     "strong no hire": "sig-0",
@@ -48,6 +50,12 @@ def escape_md(text: str) -> str:
     """Text safe to drop into Markdown: no raw HTML, no accidental emphasis or headings."""
     text = html.escape(str(text), quote=False)
     return re.sub(r"([\\`*_#\[\]|])", r"\\\1", text)
+
+
+def chat_md(text: str) -> str:
+    """Note or grader text for the chat, whose Markdown the Chatbot renders: raw HTML escaped,
+    Markdown (`**bold**`, backticks) kept, so it shows formatted rather than as marks."""
+    return html.escape(str(text), quote=False)
 
 
 def fmt_seconds(seconds: float | None) -> str:
@@ -84,11 +92,11 @@ def ask_message(ask) -> dict:
         head = f"**Question {ask.index} of {ask.total}** · {escape_md(where)}"
         if ask.time_budget_s:
             head += f" · {fmt_seconds(ask.time_budget_s)} to answer"
-    body = f"{head}\n\n{escape_md(ask.text)}"
-    if getattr(ask, "suggestion", None):
-        body += f"\n\n_Tip from your notes: {escape_md(ask.suggestion)}_"
+    body = f"{head}\n\n{chat_md(ask.text)}"
+    if getattr(ask, "suggestion", None):  # it says where it comes from ("From your notes, …")
+        body += f"\n\n**Tip:** {chat_md(ask.suggestion)}"
     if getattr(ask, "note", None):  # a follow-up: the candidate's note that holds the point
-        body += f"\n\n_({escape_md(ask.note)})_"
+        body += f"\n\n({chat_md(ask.note)})"
     return {"role": "assistant", "content": body}
 
 
@@ -100,17 +108,17 @@ def feedback_message(fb) -> dict:
     lines = []
     for c in g.criteria:
         lines.append(f"- **{escape_md(c.description or c.criterion_id)}**: {c.score:.2f}")
-        lines += [f"  - ✓ {escape_md(ev.point)} — “{escape_md(ev.quote)}”" for ev in c.covered[:2]]
+        lines += [f"  - ✓ {chat_md(ev.point)} — “{escape_md(ev.quote)}”" for ev in c.covered[:2]]
         lines += [
-            f"  - ✗ missing: {escape_md(missing_text(p, parts.reasons))}" for p in c.missing[:3]
+            f"  - ✗ missing: {chat_md(missing_text(p, parts.reasons))}" for p in c.missing[:3]
         ]
-    lines += [f"- ⚑ red flag: {escape_md(f)}" for f in g.red_flags]
+    lines += [f"- ⚑ red flag: {chat_md(f)}" for f in g.red_flags]
     if parts.text:
-        lines.append(f"\n{escape_md(parts.text)}")
+        lines.append(f"\n{chat_md(parts.text)}")
     labels = citation_labels(g.citations)
     if labels:
         lines.append("\n**Reread:** " + "; ".join(escape_md(x) for x in labels[:4]))
-    lines += [f"\n⚠ {escape_md(n)}" for n in g.notices]
+    lines += [f"\n⚠ {chat_md(n)}" for n in g.notices]
     title = f"Feedback · {where}: {g.overall:.1f}/5 · {g.hire_signal}"
     return {
         "role": "assistant",
@@ -186,9 +194,13 @@ def _reread_html(citations: list[Citation], notes: Mapping[str, str]) -> str:
         if c.label in seen:
             continue
         seen.add(c.label)
-        why = f'<div class="ml-why">for: {_e(c.point)}</div>' if c.point else ""
+        why = f'<div class="ml-why">for: {md_inline(c.point)}</div>' if c.point else ""
         text = notes.get(c.chunk_id)
-        body = f'<div class="ml-note-text">{_e(text)}</div>' if text else ""
+        body = (
+            f'<div class="ml-note-text"><div class="ml-md">{md_html(text)}</div></div>'
+            if text
+            else ""
+        )
         items.append(
             f'<details class="ml-cite"><summary>{_e(c.label)}</summary>{why}{body}</details>'
         )
@@ -199,12 +211,16 @@ def _criterion_html(c, reasons: Mapping[str, str] | None = None) -> str:
     pct = round(100 * c.score)
     reasons = reasons or {}
     covered = "".join(
-        f'<li class="ml-ok">✓ {_e(ev.point)}<blockquote>“{_e(ev.quote)}”</blockquote></li>'
+        f'<li class="ml-ok">✓ {md_inline(ev.point)}<blockquote>“{_e(ev.quote)}”</blockquote></li>'
         for ev in c.covered
     )
     missing = "".join(
-        f'<li class="ml-miss">✗ {_e(p)}'
-        + (f'<div class="ml-why">why it matters: {_e(reasons[p])}</div>' if p in reasons else "")
+        f'<li class="ml-miss">✗ {md_inline(p)}'
+        + (
+            f'<div class="ml-why">why it matters: {md_inline(reasons[p])}</div>'
+            if p in reasons
+            else ""
+        )
         + "</li>"
         for p in c.missing
     )
@@ -233,22 +249,24 @@ def grade_card_html(
             f'<div class="ml-timing{" ml-over" if over else ""}">answered in '
             f"{fmt_seconds(elapsed_s)} of {fmt_seconds(budget_s)}{' — over time' if over else ''}</div>"
         )
-    flags = "".join(f'<div class="ml-flag">⚑ red flag: {_e(f)}</div>' for f in grade.red_flags)
+    flags = "".join(
+        f'<div class="ml-flag">⚑ red flag: {md_inline(f)}</div>' for f in grade.red_flags
+    )
     parts = split_feedback(grade)  # each missed point once: under its criterion, with its why
     feedback = (
         f'<details class="ml-more"><summary>Written feedback</summary>'
-        f'<p class="ml-feedback">{_e(parts.text)}</p></details>'
+        f'<div class="ml-feedback ml-md">{md_html(parts.text)}</div></details>'
         if parts.text
         else ""
     )
-    notices = "".join(f'<div class="ml-notice">⚠ {_e(n)}</div>' for n in grade.notices)
+    notices = "".join(f'<div class="ml-notice">⚠ {md_inline(n)}</div>' for n in grade.notices)
     criteria = "".join(_criterion_html(c, parts.reasons) for c in grade.criteria)
     return (
         '<div class="ml-card">'
         f'<div class="ml-card-head"><div class="ml-score">{grade.overall:.1f}<small>/5</small></div>'
         f'<div class="ml-card-title">{signal_badge(grade.hire_signal)}'
         f'<div class="ml-topic">{_e(title)}</div></div></div>'
-        f"{f'<div class=ml-prompt>{_e(prompt)}</div>' if prompt else ''}"
+        f"{f'<div class=ml-prompt>{md_inline(prompt)}</div>' if prompt else ''}"
         f"{timing}{notices}{flags}"
         f'<div class="ml-section"><h4>Per criterion</h4>{criteria}</div>'
         f"{_reread_html(grade.citations, notes or {})}{feedback}"
@@ -391,7 +409,7 @@ def hits_html(query: str, hits: list[Hit], width: int = 360) -> str:
         snip = clip(h.text, width)
         items.append(
             f'<div class="ml-hit"><div class="ml-hit-cite"><b>{rank}.</b> {_e(h.citation)}'
-            f'<span class="ml-muted"> · {h.score:.3f}</span></div><div>{_e(snip)}</div></div>'
+            f'<span class="ml-muted"> · {h.score:.3f}</span></div><div class="ml-md">{md_inline(snip)}</div></div>'
         )
     return "".join(items)
 
