@@ -59,6 +59,24 @@ def page(browser, app_server):
     context.close()
 
 
+# How many lines each header cell's label takes (a label wrapped inside its cell takes two).
+HEADER_LINES = """(root) => {
+  const out = {};
+  for (const th of document.querySelectorAll(root + ' thead th')) {
+    const walk = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    while (walk.nextNode()) {
+      const text = walk.currentNode.textContent.trim();
+      if (!text) continue;
+      const range = document.createRange();
+      range.selectNodeContents(walk.currentNode);
+      const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      out[text] = Math.max(out[text] || 0, tops.size);
+    }
+  }
+  return out;
+}"""
+
+
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
@@ -152,6 +170,9 @@ def test_small_batch_and_download_the_report(page, tmp_path):
     table = page.locator("#ml-batch-table")
     expect(table).to_contain_text("ana")
     expect(table).to_contain_text("ben")
+    expect(table).to_contain_text(" ".join(qs[0].prompt.split())[:40])  # its text, not its id
+    lines = page.evaluate(HEADER_LINES, "#ml-batch-table")
+    assert lines and all(n == 1 for n in lines.values()), lines  # no "ro w", "overa ll"
     shot(page, "05-batch")
 
     with page.expect_download() as download:
@@ -168,3 +189,24 @@ def test_progress_tab_shows_tables_and_plots(page):
     page.locator("#ml-progress-head").get_by_text(re.compile("graded answer|No graded")).wait_for()
     page.wait_for_timeout(1500)  # let the three plots paint before the screenshot
     shot(page, "06-progress")
+
+
+def test_chat_fills_the_column_and_the_sources_table_fits_its_box(page):
+    chat = page.locator("#ml-chat").bounding_box()
+    assert chat["height"] >= 0.6 * 1000, "the chat should use the page's height, not 470 px"
+
+    page.get_by_role("tab", name="Notes").click()
+    page.locator("#ml-sources").get_by_text("chunks").first.wait_for()
+    page.locator("#ml-sources").get_by_text(".md").first.wait_for()  # the corpus is listed
+    edges = page.evaluate(
+        """() => {
+          const box = document.querySelector('#ml-sources').getBoundingClientRect();
+          const cells = [...document.querySelectorAll('#ml-sources th, #ml-sources td')];
+          const chunks = cells.find(c => c.innerText.trim() === 'chunks');
+          return {box: box.right, chunks: chunks.getBoundingClientRect().right,
+                  widest: Math.max(...cells.map(c => c.getBoundingClientRect().right))};
+        }"""
+    )
+    shot(page, "07-notes-sources")
+    assert edges["chunks"] <= edges["box"] + 1, edges  # the chunks column is in view
+    assert edges["widest"] <= edges["box"] + 1, edges  # no cell runs past the box

@@ -21,7 +21,7 @@ import gradio as gr
 from mockloop.config import Settings
 from mockloop.ui import render
 from mockloop.ui.coding import coding_tab
-from mockloop.ui.handlers import SESSION_HEADERS, InterviewState, UiApp, close_state
+from mockloop.ui.handlers import InterviewState, UiApp, close_state
 from mockloop.ui.uploads import BATCH_TYPES, NOTE_TYPES, received_by
 
 STATE_TTL_S = 6 * 3600  # a browser's round is dropped after this long without a visit
@@ -111,6 +111,7 @@ CSS = """
 .ml-card .ml-table td:not(:nth-child(2)) { white-space: nowrap; }
 .ml-card .ml-table th { font-size: 0.78rem; text-transform: uppercase; color: var(--body-text-color-subdued); }
 .ml-more { margin-top: 0.5rem; } .ml-more summary { cursor: pointer; font-weight: 600; }
+#ml-sources td, #ml-sources td * { overflow-wrap: anywhere; }
 #ml-batch-table th, #ml-batch-table th * { white-space: nowrap; word-break: keep-all; }
 .ml-hit { padding: 0.55rem 0.2rem; border-bottom: 1px solid var(--border-color-primary); font-size: 0.9rem; }
 .ml-hit-cite { font-weight: 600; margin-bottom: 0.15rem; }
@@ -233,7 +234,8 @@ def _interview_tab(ui: UiApp) -> None:
                 [],
                 label="Interview",
                 show_label=False,
-                height=470,
+                height="68vh",  # the column's height, not a small scrolled box in empty space
+                min_height=420,
                 elem_id="ml-chat",
                 buttons=["copy"],
                 feedback_options=None,
@@ -328,6 +330,8 @@ def _notes_tab(ui: UiApp, status) -> dict:
                 datatype=["str", "number"],
                 interactive=False,
                 max_height=330,
+                wrap=True,  # long source names wrap, so the chunks column stays in the box
+                column_widths=["80%", "20%"],
                 elem_id="ml-sources",
             )
             with gr.Row():
@@ -428,7 +432,7 @@ def _progress_tab(ui: UiApp) -> list:
         heat = gr.Plot(label="Topic mastery", show_label=False)
         forecast = gr.Plot(label="Reviews due", show_label=False)
     sessions = gr.Dataframe(
-        headers=SESSION_HEADERS,
+        headers=render.SESSION_HEADERS,
         interactive=False,
         label="Session history",
     )

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import PurePath
 
 from mockloop.models import Citation, Grade, Hit
-from mockloop.reports.feedback import missing_text, split_feedback
+from mockloop.reports.feedback import CriterionView, grade_view
 from mockloop.reports.markdown import md_html, md_inline
 
 SIGNAL_CLASS = {
@@ -104,21 +104,18 @@ def feedback_message(fb) -> dict:
     """Feedback on one answer: a collapsible chat box titled with the score and hire signal."""
     g: Grade = fb.grade
     where = fb.stage or topic_label(fb.topic)
-    parts = split_feedback(g)  # each missed point once: under its criterion, with its why
+    view = grade_view(g, covered=2, missing=3)  # what every view shows (reports/feedback.py)
     lines = []
-    for c in g.criteria:
-        lines.append(f"- **{escape_md(c.description or c.criterion_id)}**: {c.score:.2f}")
-        lines += [f"  - ✓ {chat_md(ev.point)} — “{escape_md(ev.quote)}”" for ev in c.covered[:2]]
-        lines += [
-            f"  - ✗ missing: {chat_md(missing_text(p, parts.reasons))}" for p in c.missing[:3]
-        ]
-    lines += [f"- ⚑ red flag: {chat_md(f)}" for f in g.red_flags]
-    if parts.text:
-        lines.append(f"\n{chat_md(parts.text)}")
-    labels = citation_labels(g.citations)
-    if labels:
-        lines.append("\n**Reread:** " + "; ".join(escape_md(x) for x in labels[:4]))
-    lines += [f"\n⚠ {chat_md(n)}" for n in g.notices]
+    for c in view.criteria:
+        lines.append(f"- **{escape_md(c.label)}**: {c.score:.2f}")
+        lines += [f"  - ✓ {chat_md(point)} — “{escape_md(quote)}”" for point, quote in c.covered]
+        lines += [f"  - ✗ missing: {chat_md(m.text)}" for m in c.missing]
+    lines += [f"- ⚑ red flag: {chat_md(f)}" for f in view.red_flags]
+    if view.text:
+        lines.append(f"\n{chat_md(view.text)}")
+    if view.reread:
+        lines.append("\n**Reread:** " + "; ".join(escape_md(x) for x in view.reread_labels[:4]))
+    lines += [f"\n⚠ {chat_md(n)}" for n in view.notices]
     title = f"Feedback · {where}: {g.overall:.1f}/5 · {g.hire_signal}"
     return {
         "role": "assistant",
@@ -181,10 +178,6 @@ def timer_html(ask, session_id: str) -> str:
 
 
 # -- feedback card ---------------------------------------------------------------------------
-def citation_labels(citations: Iterable[Citation]) -> list[str]:
-    return list(dict.fromkeys(c.label for c in citations))
-
-
 def _reread_html(citations: list[Citation], notes: Mapping[str, str]) -> str:
     if not citations:
         return ""
@@ -207,26 +200,21 @@ def _reread_html(citations: list[Citation], notes: Mapping[str, str]) -> str:
     return '<div class="ml-section"><h4>Notes to reread</h4>' + "".join(items) + "</div>"
 
 
-def _criterion_html(c, reasons: Mapping[str, str] | None = None) -> str:
+def _criterion_html(c: CriterionView) -> str:
     pct = round(100 * c.score)
-    reasons = reasons or {}
     covered = "".join(
-        f'<li class="ml-ok">✓ {md_inline(ev.point)}<blockquote>“{_e(ev.quote)}”</blockquote></li>'
-        for ev in c.covered
+        f'<li class="ml-ok">✓ {md_inline(point)}<blockquote>“{_e(quote)}”</blockquote></li>'
+        for point, quote in c.covered
     )
     missing = "".join(
-        f'<li class="ml-miss">✗ {md_inline(p)}'
-        + (
-            f'<div class="ml-why">why it matters: {md_inline(reasons[p])}</div>'
-            if p in reasons
-            else ""
-        )
+        f'<li class="ml-miss">✗ {md_inline(m.point)}'
+        + (f'<div class="ml-why">why it matters: {md_inline(m.why)}</div>' if m.why else "")
         + "</li>"
-        for p in c.missing
+        for m in c.missing
     )
     points = f"<ul>{covered}{missing}</ul>" if covered or missing else ""
     return (
-        f'<div class="ml-crit"><div class="ml-crit-head"><span>{_e(c.description or c.criterion_id)}'
+        f'<div class="ml-crit"><div class="ml-crit-head"><span>{_e(c.label)}'
         f'</span><span class="ml-crit-score">{c.score:.2f}</span></div>'
         f'<div class="ml-bar"><div style="width:{pct}%"></div></div>{points}</div>'
     )
@@ -249,18 +237,18 @@ def grade_card_html(
             f'<div class="ml-timing{" ml-over" if over else ""}">answered in '
             f"{fmt_seconds(elapsed_s)} of {fmt_seconds(budget_s)}{' — over time' if over else ''}</div>"
         )
+    view = grade_view(grade)  # what every view shows (reports/feedback.py)
     flags = "".join(
-        f'<div class="ml-flag">⚑ red flag: {md_inline(f)}</div>' for f in grade.red_flags
+        f'<div class="ml-flag">⚑ red flag: {md_inline(f)}</div>' for f in view.red_flags
     )
-    parts = split_feedback(grade)  # each missed point once: under its criterion, with its why
     feedback = (
         f'<details class="ml-more"><summary>Written feedback</summary>'
-        f'<div class="ml-feedback ml-md">{md_html(parts.text)}</div></details>'
-        if parts.text
+        f'<div class="ml-feedback ml-md">{md_html(view.text)}</div></details>'
+        if view.text
         else ""
     )
-    notices = "".join(f'<div class="ml-notice">⚠ {md_inline(n)}</div>' for n in grade.notices)
-    criteria = "".join(_criterion_html(c, parts.reasons) for c in grade.criteria)
+    notices = "".join(f'<div class="ml-notice">⚠ {md_inline(n)}</div>' for n in view.notices)
+    criteria = "".join(_criterion_html(c) for c in view.criteria)
     return (
         '<div class="ml-card">'
         f'<div class="ml-card-head"><div class="ml-score">{grade.overall:.1f}<small>/5</small></div>'
@@ -269,7 +257,7 @@ def grade_card_html(
         f"{f'<div class=ml-prompt>{md_inline(prompt)}</div>' if prompt else ''}"
         f"{timing}{notices}{flags}"
         f'<div class="ml-section"><h4>Per criterion</h4>{criteria}</div>'
-        f"{_reread_html(grade.citations, notes or {})}{feedback}"
+        f"{_reread_html(view.reread, notes or {})}{feedback}"
         f'<div class="ml-grader">graded by {_e(grade.grader)} · rubric {_e(grade.rubric_version)}</div>'
         "</div>"
     )
@@ -457,9 +445,20 @@ def batch_summary_md(summary, name: str) -> str:
     return "\n".join(lines)
 
 
-# -- secrets ---------------------------------------------------------------------------------
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """The text with every secret value (of 4+ characters) replaced by ***."""
-    for s in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(s, "***")
-    return text
+# -- progress tab ----------------------------------------------------------------------------
+SESSION_HEADERS = ["session", "round", "started (UTC)", "status", "answers", "mean"]
+
+
+def session_rows(sessions) -> list[list]:
+    """The session history's rows (sessions.SessionInfo), newest first as given."""
+    return [
+        [
+            s.id,
+            ROUND_TITLES.get(s.round, s.round),
+            s.started_at[:16].replace("T", " "),
+            s.status,
+            s.answered,
+            "" if s.mean is None else s.mean,
+        ]
+        for s in sessions
+    ]
