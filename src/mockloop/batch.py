@@ -319,6 +319,7 @@ def result_row(n: int, row: dict, question: Question, grade: Grade) -> dict:
         "row": n,
         "id": str(row.get("id") or ""),
         "question_id": question.id,
+        "question": question.prompt,  # the text, so results read without the bank beside them
         "round": question.round,
         "topic": question.topic,
         "overall": grade.overall,
@@ -329,7 +330,7 @@ def result_row(n: int, row: dict, question: Question, grade: Grade) -> dict:
 
 
 CSV_COLUMNS = [
-    "row", "id", "question_id", "round", "topic", "overall", "hire_signal", "raw_score",
+    "row", "id", "question_id", "question", "round", "topic", "overall", "hire_signal", "raw_score",
     "criteria", "red_flags", "missing", "evidence", "feedback",
 ]  # fmt: skip
 
@@ -340,6 +341,7 @@ def _csv_record(r: dict) -> dict:
         "row": r["row"],
         "id": r["id"],
         "question_id": r["question_id"],
+        "question": r["question"],
         "round": r["round"],
         "topic": r["topic"],
         "overall": r["overall"],

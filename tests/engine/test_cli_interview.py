@@ -136,7 +136,7 @@ def test_closing_input_leaves_the_session_resumable(corpus_home):
     assert "Resuming session" in again.output and "Round summary" in again.output
 
 
-def test_html_report_escapes_what_the_candidate_typed(corpus_home):
+def test_html_report_escapes_what_the_candidate_typed(corpus_home, tmp_path, monkeypatch):
     run(
         "interview",
         "--round",
@@ -148,6 +148,7 @@ def test_html_report_escapes_what_the_candidate_typed(corpus_home):
         input="<script>alert('x')</script> regularisation\n",
     )
     (session,) = db_rows("SELECT id FROM sessions")
+    monkeypatch.chdir(tmp_path)  # the report is written in the current folder
     out = run("report", session["id"], "--format", "html").output
     path = Path(out.split("Report written to ", 1)[1].strip())
     html = path.read_text()

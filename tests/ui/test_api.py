@@ -251,11 +251,14 @@ def test_batch_grade_shows_results_problems_and_downloads(client, tmp_path):
     assert "unknown question id" in summary and "| 3 |" in summary
     rows = {r[1]: r for r in table["data"]}
     assert set(rows) == {"good", "weak"}
+    assert table["headers"][:3] == ["row", "id", "question"]
+    assert rows["good"][2] == render.clip(qs[0].prompt, render.QUESTION_CHARS)
     assert float(rows["good"][4]) > float(rows["weak"][4])
 
     with open(report_path(csv_out), encoding="utf-8") as fh:
         records = list(csv.DictReader(fh))
     assert [r["id"] for r in records] == ["good", "weak"]
+    assert records[0]["question"] == qs[0].prompt
     lines = report_path(jsonl_out).read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["question_id"] for line in lines] == [qs[0].id, qs[1].id]
     html = report_path(html_out).read_text(encoding="utf-8")

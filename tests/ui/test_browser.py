@@ -59,6 +59,24 @@ def page(browser, app_server):
     context.close()
 
 
+# How many lines each header cell's label takes (a label wrapped inside its cell takes two).
+HEADER_LINES = """(root) => {
+  const out = {};
+  for (const th of document.querySelectorAll(root + ' thead th')) {
+    const walk = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    while (walk.nextNode()) {
+      const text = walk.currentNode.textContent.trim();
+      if (!text) continue;
+      const range = document.createRange();
+      range.selectNodeContents(walk.currentNode);
+      const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+      out[text] = Math.max(out[text] || 0, tops.size);
+    }
+  }
+  return out;
+}"""
+
+
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
@@ -154,6 +172,11 @@ def test_small_batch_and_download_the_report(page, tmp_path):
     table = page.locator("#ml-batch-table")
     expect(table).to_contain_text("ana")
     expect(table).to_contain_text("ben")
+    expect(table).to_contain_text(" ".join(qs[0].prompt.split())[:40])  # its text, not its id
+    lines = page.evaluate(HEADER_LINES, "#ml-batch-table")
+    shown = {label: n for label, n in lines.items() if n}  # a hidden menu glyph has no lines
+    assert shown["row"] == shown["overall"] == 1, lines  # no "ro w", "overa ll"
+    assert all(n == 1 for n in shown.values()), lines
     shot(page, "05-batch")
 
     with page.expect_download() as download:
@@ -178,3 +201,30 @@ def test_progress_tab_shows_tables_and_plots(page):
     expect(history.first).to_be_visible()
     page.wait_for_timeout(1500)  # let the plots paint before the screenshot
     shot(page, "06-progress")
+
+
+@pytest.mark.xfail(
+    reason="unfinished: the wait for a listed source finds only the hidden copies of the table's "
+    "cells Gradio keeps, so the width check below has not run yet",
+    strict=False,
+)
+def test_chat_fills_the_column_and_the_sources_table_fits_its_box(page):
+    chat = page.locator("#ml-chat").bounding_box()
+    assert chat["height"] >= 0.6 * 1000, "the chat should use the page's height, not 470 px"
+
+    page.get_by_role("tab", name="Notes").click()
+    page.locator("#ml-sources").get_by_text("chunks").first.wait_for()
+    page.locator("#ml-sources td").filter(has_text=".md").first.wait_for()  # the corpus is listed
+    edges = page.evaluate(
+        """() => {
+          const box = document.querySelector('#ml-sources').getBoundingClientRect();
+          const cells = [...document.querySelectorAll('#ml-sources th, #ml-sources td')]
+            .filter(c => c.getBoundingClientRect().width > 0);  // rendered, not hidden copies
+          const chunks = cells.find(c => c.innerText.trim() === 'chunks');
+          return {box: box.right, chunks: chunks.getBoundingClientRect().right,
+                  widest: Math.max(...cells.map(c => c.getBoundingClientRect().right))};
+        }"""
+    )
+    shot(page, "07-notes-sources")
+    assert edges["chunks"] <= edges["box"] + 1, edges  # the chunks column is in view
+    assert edges["widest"] <= edges["box"] + 1, edges  # no cell runs past the box

@@ -79,7 +79,7 @@ def test_follow_up_shows_the_pointer_to_the_candidates_note_as_the_terminal_does
     body, pointer = msg["content"].rsplit("\n\n", 1)
     assert body.endswith("What goes wrong?")
     assert pointer == (
-        r"_(Your notes touch on this: system-design/feed-ranking.md § Feed ranking › 4. Data\_labels)_"
+        "(Your notes touch on this: system-design/feed-ranking.md § Feed ranking › 4. Data_labels)"
     )
 
 
@@ -88,10 +88,38 @@ def test_follow_up_without_a_note_has_no_pointer():
     assert "notes touch on this" not in msg["content"]
 
 
-def test_interviewer_text_cannot_inject_markup():
-    msg = render.ask_message(make_ask(text="<img src=x onerror=alert(1)> *bold*"))
+def test_interviewer_text_cannot_inject_markup_but_its_markdown_shows_formatted():
+    msg = render.ask_message(make_ask(text="<img src=x onerror=alert(1)> **bold** `k`"))
     assert "<img" not in msg["content"]
-    assert "&lt;img" in msg["content"] and r"\*bold\*" in msg["content"]
+    assert "&lt;img" in msg["content"] and "**bold** `k`" in msg["content"]  # the Chatbot renders
+
+
+def test_a_suggestion_from_notes_is_one_tip_not_tip_from_your_notes_from_your_notes():
+    story = "From your notes, the story that fits best: “Ranking launch” (stories.md § Launch)"
+    msg = render.ask_message(make_ask(suggestion=story))
+    assert msg["content"].endswith(f"**Tip:** {story}")
+    assert msg["content"].count("rom your notes") == 1
+
+
+def test_markdown_from_notes_and_grades_is_rendered_and_stays_safe():
+    grade = make_grade(feedback="Say **why** it rescales.\n<script>alert(1)</script>")
+    card = render.feedback_card_html(
+        make_feedback(grade),
+        notes={
+            "c1": "Dropout keeps `1-p` of units; **rescale** by _1/(1-p)_ <img src=x onerror=a>"
+        },
+    )
+    assert "<strong>why</strong>" in card and "**why**" not in card
+    assert "<code>1-p</code>" in card and "<strong>rescale</strong>" in card
+    assert "<em>1/(1-p)</em>" in card
+    assert "<script>" not in card and "<img" not in card and "&lt;img src=x" in card
+    hit = Hit(chunk_id="c", text="Use **LoRA** with `r=8` [x](javascript:alert(1))",
+              source="nlp/lora.md", heading_path=["LoRA"], score=0.5)  # fmt: skip
+    hits = render.hits_html("lora", [hit])
+    assert "<strong>LoRA</strong>" in hits and "<code>r=8</code>" in hits
+    assert 'href="javascript' not in hits  # such a link stays text
+    body = render.feedback_message(make_feedback(grade))["content"]
+    assert "Say **why** it rescales." in body and "<script>" not in body
 
 
 def test_feedback_message_is_a_collapsible_box_titled_with_score_and_signal():
@@ -210,17 +238,27 @@ def test_ingest_summary_lists_every_skipped_file_and_why():
     assert "Nothing could be ingested" in render.ingest_summary_md(IngestSummary(files_seen=1))
 
 
-def test_batch_rows_and_summary():
+def _batch_result(**changes) -> dict:
+    from mockloop.batch import result_row
+    from mockloop.models import Question
+
+    q = Question(id="row-9701d261ea", round="breadth", topic="regularization",
+                 prompt="What does dropout do, and why rescale at training time?")  # fmt: skip
+    return result_row(1, {"id": ""}, q, make_grade()) | changes
+
+
+def test_batch_table_shows_the_question_text_and_an_id_column_only_when_rows_have_ids():
     from mockloop.batch import BatchSummary, Problem
 
-    result = {
-        "row": 1, "id": "a1", "question_id": "breadth.dropout", "topic": "regularization",
-        "overall": 2.8333, "hire_signal": "lean hire", "grade": make_grade().model_dump(mode="json"),
-    }  # fmt: skip
-    assert render.batch_rows([result]) == [
-        [1, "a1", "breadth.dropout", "regularization", 2.83, "lean hire",
-         "Rescales by 1/(1-p) at training time"]
+    result = _batch_result(overall=2.8333)
+    headers, rows = render.batch_table([result])
+    assert headers == ["row", "question", "topic", "overall", "signal", "missing"]
+    assert rows == [
+        [1, "What does dropout do, and why rescale at training time?", "regularization", 2.83,
+         "lean hire", "Rescales by 1/(1-p) at training time"]
     ]  # fmt: skip
+    headers, rows = render.batch_table([_batch_result(id="a1")])
+    assert headers[:3] == ["row", "id", "question"] and rows[0][:2] == [1, "a1"]
     s = BatchSummary(rows=2, graded=1, problems=[Problem(2, "missing the answer column")],
                      results=[result])  # fmt: skip
     md = render.batch_summary_md(s, "answers.csv")
@@ -228,7 +266,21 @@ def test_batch_rows_and_summary():
     assert "| 2 | missing the answer column |" in md
 
 
-def test_redact_hides_secret_values():
-    text = "call failed: key sk-abc123 rejected for user:hunter22"
-    out = render.redact(text, ["sk-abc123", "hunter22", "", "ab"])
-    assert "sk-abc123" not in out and "hunter22" not in out and out.count("***") == 2
+def test_batch_results_and_reports_carry_the_question_text(tmp_path):
+    import csv
+    import json
+
+    from mockloop.batch import BatchSummary, write_results
+    from mockloop.reports.batch import write_report
+
+    text = "What does dropout do, and why rescale at training time?"
+    s = BatchSummary(rows=1, graded=1, results=[_batch_result(id="a1")])
+    line = json.loads(write_results(s.results, tmp_path / "r.jsonl").read_text("utf-8"))
+    assert line["question"] == text
+    with write_results(s.results, tmp_path / "r.csv").open(encoding="utf-8") as fh:
+        assert next(csv.DictReader(fh))["question"] == text
+    html = write_report(s, tmp_path / "r.html").read_text("utf-8")
+    assert "<th>criterion</th>" in html and "criteri<" not in html
+    assert text in html and "<td>a1</td>" in html
+    md = write_report(s, tmp_path / "r.md").read_text("utf-8")
+    assert "| criterion | n |" in md and f"| 1 | a1 | {text} (row-9701d261ea) |" in md

@@ -17,6 +17,7 @@ from mockloop.cli.serve import (
     ingest_sample_if_empty,
     is_loopback,
     parse_auth,
+    progress_printer,
     serve_main,
 )
 from mockloop.config import Settings
@@ -84,9 +85,23 @@ def test_first_run_ingests_the_sample_notes_once(tmp_path):
     ingest_sample_if_empty(settings, corpus, echo=said.append)
     assert said[0].startswith("first run: ingesting the sample notes")
     assert any("1 added" in line for line in said)
+    assert any(line.startswith("  reading files 1/1 · ") for line in said)  # it shows progress
     said.clear()
     ingest_sample_if_empty(settings, corpus, echo=said.append)
     assert said == []  # a store with notes is left alone
+
+
+def test_progress_printer_says_each_tenth_of_each_phase_once():
+    said: list[str] = []
+    ticks = iter(range(100))
+    on_progress = progress_printer(said.append, clock=lambda: next(ticks))
+    for done in range(0, 41):
+        on_progress("chunks", done, 40)
+    on_progress("files", 3, 3)
+    assert len(said) == 11 and said[0] == "  embedding chunks 4/40 · 1 s"
+    assert said[9].startswith("  embedding chunks 40/40") and said[10].startswith(
+        "  reading files 3/3"
+    )
 
 
 @pytest.mark.slow

@@ -13,12 +13,13 @@ from typing import Any
 import typer
 
 from mockloop.bank import load_bank
-from mockloop.cli.app import app
+from mockloop.cli.app import PLAIN, app
 from mockloop.models import ROUNDS, SPOKEN_ROUNDS, Question
 
 bank_app = typer.Typer(
     help="The question bank: list what each round can ask, show one question in full.",
     no_args_is_help=True,
+    **PLAIN,
 )
 app.add_typer(bank_app, name="bank")
 

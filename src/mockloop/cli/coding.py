@@ -12,12 +12,14 @@ from pathlib import Path
 
 import typer
 
-from mockloop.cli.app import app
-from mockloop.cli.interview import ROUND_LOOPS, Printer, _read_answer
+from mockloop.cli.answers import read_answer
+from mockloop.cli.app import PLAIN, app
+from mockloop.cli.interview import ROUND_LOOPS, Printer
 
 coding_app = typer.Typer(
     help="Coding problems: list them, show one, check a solution file against its tests.",
     no_args_is_help=True,
+    **PLAIN,
 )
 app.add_typer(coding_app, name="coding")
 
@@ -94,8 +96,12 @@ CODING_COMMANDS = (
 )
 
 
-def run_coding_session(session, readline: Callable[[], str] | None = None) -> None:
-    """Drive the coding round from text input: a draft, runs, a submission, then the talk."""
+def run_coding_session(
+    session, readline: Callable[[], str] | None = None, *, echo: bool = False
+) -> None:
+    """Drive the coding round from text input: a draft, runs, a submission, then the talk.
+
+    `echo` prints each line or pasted block as read (run_session turns it on for piped input)."""
     readline = readline or sys.stdin.readline
     out = Printer(session.session_id)
     out.show(session.begin_iter())
@@ -105,7 +111,7 @@ def run_coding_session(session, readline: Callable[[], str] | None = None) -> No
         if session.in_code_phase and current != shown:  # a new problem: its starter, a new draft
             draft, shown = session.coding.get("code") or "", current
             _show_starter(session, draft)
-        line = _read_answer(readline)
+        line = read_answer(readline, echo=echo)
         if line is None:
             typer.echo(
                 f"\nInput closed; session saved. Resume with: mockloop resume {session.session_id}"

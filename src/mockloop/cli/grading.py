@@ -11,7 +11,8 @@ from mockloop.cli.app import app, eval_app
 from mockloop.config import Settings
 
 
-def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+def parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    """['a=1', 'b = 2'] -> {'a': '1', 'b': '2'}; an item without '=' is a usage error."""
     out = {}
     for item in values or []:
         if "=" not in item:
@@ -19,6 +20,12 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
         key, value = item.split("=", 1)
         out[key.strip()] = value.strip()
     return out
+
+
+def pairs_option(flag: str, help: str):
+    """A repeatable `--flag key=value` option (the four of `eval grading` share this one shape);
+    the command reads it with parse_pairs."""
+    return typer.Option(None, flag, help=help, metavar="KEY=VALUE")
 
 
 def _missed_floors(report, floors: dict[str, str]) -> list[str]:
@@ -112,15 +119,12 @@ def eval_grading(
     dataset: Path = typer.Option(
         Path("evals/grading.jsonl"), "--dataset", help="CSV/JSONL of labelled answers"
     ),
-    mapping: list[str] | None = typer.Option(
-        None,
+    mapping: list[str] | None = pairs_option(
         "--map",
-        help="column=field (fields: question, reference, answer, score, question_id, rubric, round)",
+        "column=field (fields: question, reference, answer, score, question_id, rubric, round)",
     ),
-    where: list[str] | None = typer.Option(None, "--where", help="keep rows with column=value"),
-    label: list[str] | None = typer.Option(
-        None, "--label", help="text label=number, e.g. correct=5"
-    ),
+    where: list[str] | None = pairs_option("--where", "keep rows with column=value"),
+    label: list[str] | None = pairs_option("--label", "text label=number, e.g. correct=5"),
     positive_at: float | None = typer.Option(
         None, "--positive-at", help="ROC-AUC positives: human score ≥ this"
     ),
@@ -156,10 +160,9 @@ def eval_grading(
     matcher: Path | None = typer.Option(
         None, "--matcher", help="grade with this weights file instead of the shipped one"
     ),
-    floors: list[str] | None = typer.Option(
-        None,
+    floors: list[str] | None = pairs_option(
         "--min",
-        help="metric=value: exit 1 if the metric falls below it (rmse: above), e.g. roc_auc=0.78",
+        "metric=value: exit 1 if the metric falls below it (rmse: above), e.g. roc_auc=0.78",
     ),
 ) -> None:
     """How well the offline grader agrees with human scores on a labelled table."""
@@ -183,9 +186,12 @@ def eval_grading(
                 raise typer.Exit(1)
         return
     settings = Settings.from_env()
-    labels = {k: float(v) for k, v in _pairs(label, "--label").items()}
+    labels = {k: float(v) for k, v in parse_pairs(label, "--label").items()}
     kwargs = dict(
-        mapping=_pairs(mapping, "--map"), where=_pairs(where, "--where"), labels=labels, limit=limit
+        mapping=parse_pairs(mapping, "--map"),
+        where=parse_pairs(where, "--where"),
+        labels=labels,
+        limit=limit,
     )
     if not dataset.exists():
         typer.echo(f"error: no dataset at {dataset}", err=True)
@@ -206,7 +212,7 @@ def eval_grading(
         typer.echo(line)
     if json_out:
         json_out.write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
-    failed = _missed_floors(report, _pairs(floors, "--min"))
+    failed = _missed_floors(report, parse_pairs(floors, "--min"))
     if failed:
         typer.echo("below the floor: " + "; ".join(failed), err=True)
         raise typer.Exit(1)

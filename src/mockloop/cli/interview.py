@@ -2,7 +2,8 @@
 mockloop.rounds, mockloop.sessions, mockloop.reports.session and mockloop.evaluation.interviewer.
 
 In a round, each line typed is an answer; `/hint`, `/skip`, `/quit` and (system design)
-`/stage NAME` are commands; a line holding only `\"\"\"` starts and ends a multi-line answer.
+`/stage NAME` are commands; a line holding only `\"\"\"` starts and ends a multi-line answer
+(cli/answers.py, which also echoes piped answers so a transcript shows them).
 The coding round has its own loop (cli/coding.py: drafts, /run, /submit, clarifying questions).
 Closing the input (Ctrl-D) leaves the session open to `mockloop resume ID`.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import typer
 
+from mockloop.cli.answers import MULTILINE_HELP, input_is_piped, read_answer
 from mockloop.cli.app import app, eval_app
 from mockloop.config import Settings
 from mockloop.llm import TIMEOUT_ENV, LLMError
@@ -24,21 +26,6 @@ from mockloop.models import ROUNDS, SPOKEN_ROUNDS
 COMMANDS = "/hint  /skip  /quit" + "  (system design: /stage NAME)"
 # Rounds with their own terminal loop register it here (cli/coding.py: the coding round).
 ROUND_LOOPS: dict[str, Callable] = {}
-
-
-def _read_answer(readline: Callable[[], str]) -> str | None:
-    """One answer: a line, or the lines between two `\"\"\"` lines. None when input is closed."""
-    line = readline()
-    if line == "":
-        return None
-    if line.strip() != '"""':
-        return line.rstrip("\n")
-    lines = []
-    while True:
-        more = readline()
-        if more == "" or more.strip() == '"""':
-            return "\n".join(lines)
-        lines.append(more.rstrip("\n"))
 
 
 class Printer:
@@ -94,15 +81,21 @@ class Printer:
         typer.echo(f"\nFull report: mockloop report {self.session_id} --format html")
 
 
-def run_session(session, readline: Callable[[], str] | None = None) -> None:
-    """Drive a round from text input (stdin by default) until it ends or the input closes."""
+def run_session(
+    session, readline: Callable[[], str] | None = None, *, echo: bool | None = None
+) -> None:
+    """Drive a round from text input (stdin by default) until it ends or the input closes.
+
+    `echo` prints each answer as read; by default it is on when stdin is piped."""
+    if echo is None:
+        echo = readline is None and input_is_piped()
     readline = readline or sys.stdin.readline
     if session.name in ROUND_LOOPS:  # e.g. coding: code first, then talk
-        return ROUND_LOOPS[session.name](session, readline)
+        return ROUND_LOOPS[session.name](session, readline, echo=echo)
     out = Printer(session.session_id)
     out.show(session.begin_iter())
     while not session.finished:
-        line = _read_answer(readline)
+        line = read_answer(readline, echo=echo)
         if line is None:
             typer.echo(
                 f"\nInput closed; session saved. Resume with: mockloop resume {session.session_id}"
@@ -132,7 +125,7 @@ def _pick_project(settings: Settings, readline: Callable[[], str]) -> str | None
     for i, (source, title) in enumerate(projects.items(), 1):
         typer.echo(f"  {i}. {title}  ({source})")
     typer.echo("> ", nl=False)
-    line = _read_answer(readline)
+    line = read_answer(readline, echo=input_is_piped())
     if line is None or not line.strip():
         return None
     if line.strip().isdigit() and 1 <= int(line) <= len(projects):
@@ -171,8 +164,13 @@ def interview(
         None, "--mix", help="due:weak:new question mix, e.g. 2:2:1 (env MOCKLOOP_QUESTION_MIX)."
     ),
 ) -> None:
-    """Run a text-only mock interview round in the terminal."""
-    from mockloop.cli.progress import _settings
+    """Run a text-only mock interview round in the terminal.
+
+    Each line you type is an answer. For an answer of several lines, type a line holding only
+    \"\"\", then the answer, then another \"\"\" line. Commands: /hint, /skip, /quit, and in
+    system design /stage NAME. Piped answers are echoed, so a saved transcript shows them.
+    """
+    from mockloop.cli.progress import settings_with_mix
     from mockloop.rounds import start_round
 
     if round_name not in ROUNDS:
@@ -183,7 +181,7 @@ def interview(
         if not llm_timeout > 0:
             raise typer.BadParameter("a number of seconds above 0", param_hint="--llm-timeout")
         os.environ[TIMEOUT_ENV] = f"{llm_timeout:g}"  # read by llm.RetryPolicy.from_env
-    settings = _settings(mix)
+    settings = settings_with_mix(mix)
     if round_name == "deep-dive" and project is None:
         project = _pick_project(settings, sys.stdin.readline)
     try:
@@ -204,6 +202,8 @@ def interview(
         f"Session {session.session_id} · {session.title} · model: {session.state.config.llm}"
     )
     commands = "" if round_name == "coding" else f"Commands: {COMMANDS}. "  # its loop says its own
+    if round_name != "coding":
+        commands += MULTILINE_HELP + " "
     typer.echo(f"{commands}Resume later with: mockloop resume {session.session_id}")
     run_session(session)
 
@@ -254,9 +254,16 @@ def resume(
 def report(
     session_id: str = typer.Argument(..., help="A session id (or a unique prefix)."),
     fmt: str = typer.Option("md", "--format", help="md or html."),
-    out: Path | None = typer.Option(None, "--out", help="Where to write it ('-' prints it)."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Where to write it ('-' prints it); default session-ID.md (or .html) here.",
+    ),
 ) -> None:
-    """Write a session's transcript, grades, evidence and citations as Markdown or HTML."""
+    """Write a session's transcript, grades, evidence and citations as Markdown or HTML.
+
+    The file goes into the current folder unless --out names another; its path is printed.
+    """
     from mockloop.reports.session import session_report
     from mockloop.sessions import SessionLog
 
@@ -273,7 +280,7 @@ def report(
     if out is not None and str(out) == "-":
         typer.echo(text)
         return
-    path = out or settings.reports_dir / f"session-{full_id}.{fmt}"
+    path = (out or Path(f"session-{full_id}.{fmt}")).expanduser().absolute()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     typer.echo(f"Report written to {path}")

@@ -29,7 +29,7 @@ def _write(path: Path, text: str, *, newline: str | None = None) -> None:
         raise typer.Exit(1) from exc
 
 
-def _settings(mix: str | None) -> Settings:
+def settings_with_mix(mix: str | None) -> Settings:
     """Settings from the environment, with --mix over MOCKLOOP_QUESTION_MIX; bad values → rc 2."""
     try:
         return Settings.from_env(question_mix=mix)
@@ -55,7 +55,7 @@ def progress_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
 ) -> None:
     """Per round and topic: sessions, mean score and trend, mastery, reviews due."""
-    conn = connect(_settings(None))
+    conn = connect(settings_with_mix(None))
     summary = prog.summarize(conn)
     if as_json:
         typer.echo(prog.to_json(summary))
@@ -105,7 +105,7 @@ def plan_cmd(
     ),
 ) -> None:
     """A day-by-day plan weighted by weakness, due reviews and round mix, as Markdown and .ics."""
-    settings = _settings(mix)
+    settings = settings_with_mix(mix)
     conn = connect(settings)
     try:
         at = time.fromisoformat(start_time)

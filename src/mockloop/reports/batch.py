@@ -110,31 +110,39 @@ th{background:#f3f3f3}.num{text-align:right}img{max-width:100%}.bad{color:#a00}p
 <p>{{ summary_line }}</p>
 {% for name, png in images.items() %}<img alt="{{ name }} plot" src="data:image/png;base64,{{ png }}">
 {% endfor %}
-{% for key, heading in [("rounds", "By round"), ("topics", "By topic"), ("criteria", "By criterion (0–1)")] %}
-<h2>{{ heading }}</h2><table><tr><th>{{ key[:-1] }}</th><th>n</th><th>mean</th><th>median</th><th>min</th><th>max</th></tr>
+{% for key, label, heading in SECTIONS %}
+<h2>{{ heading }}</h2><table><tr><th>{{ label }}</th><th>n</th><th>mean</th><th>median</th><th>min</th><th>max</th></tr>
 {% for name, s in tables[key].items() %}<tr><td>{{ name }}</td><td class="num">{{ s.n }}</td><td class="num">{{ s.mean }}</td><td class="num">{{ s.median }}</td><td class="num">{{ s.min }}</td><td class="num">{{ s.max }}</td></tr>
 {% endfor %}</table>{% endfor %}
 {% if problems %}<h2>Skipped rows ({{ problems|length }})</h2><ul>
 {% for p in problems %}<li class="bad">{{ "file" if p.row == 0 else "row " ~ p.row }}: {{ p.reason }}</li>{% endfor %}</ul>{% endif %}
-<h2>Answers</h2><table><tr><th>row</th><th>question</th><th>round</th><th>overall</th><th>signal</th><th>feedback</th></tr>
-{% for r in results %}<tr><td class="num">{{ r.row }}</td><td>{{ r.question_id }}</td><td>{{ r.round }}</td><td class="num">{{ "%.1f"|format(r.overall) }}</td><td>{{ r.hire_signal }}</td><td><pre>{{ r.grade.feedback }}</pre></td></tr>
+<h2>Answers</h2><table><tr><th>row</th><th>id</th><th>question</th><th>round</th><th>overall</th><th>signal</th><th>feedback</th></tr>
+{% for r in results %}<tr><td class="num">{{ r.row }}</td><td>{{ r.id }}</td><td>{{ r.question }}<br><small>{{ r.question_id }}</small></td><td>{{ r.round }}</td><td class="num">{{ "%.1f"|format(r.overall) }}</td><td>{{ r.hire_signal }}</td><td><pre>{{ r.grade.feedback }}</pre></td></tr>
 {% endfor %}</table>
 </body></html>
 """
 
 
+SECTIONS = [  # (table key, its column's label, heading)
+    ("rounds", "round", "By round"),
+    ("topics", "topic", "By topic"),
+    ("criteria", "criterion", "By criterion (0–1)"),
+]
+
+
+def _cell(text: object) -> str:
+    """Text fit for one Markdown table cell: one line, no column breaks."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 def _md(title: str, line: str, tables: dict, images: dict[str, str], summary) -> str:
     out = [f"# {title}", "", line, ""]
     out += [f"![{name}]({path})" for name, path in images.items()] + [""]
-    for key, heading in (
-        ("rounds", "By round"),
-        ("topics", "By topic"),
-        ("criteria", "By criterion (0–1)"),
-    ):
+    for key, label, heading in SECTIONS:
         out += [
             f"## {heading}",
             "",
-            f"| {key[:-1]} | n | mean | median | min | max |",
+            f"| {label} | n | mean | median | min | max |",
             "|---|---:|---:|---:|---:|---:|",
         ]
         out += [
@@ -151,11 +159,12 @@ def _md(title: str, line: str, tables: dict, images: dict[str, str], summary) ->
     out += [
         "## Answers",
         "",
-        "| row | question | round | overall | signal |",
-        "|---:|---|---|---:|---|",
+        "| row | id | question | round | overall | signal |",
+        "|---:|---|---|---|---:|---|",
     ]
     out += [
-        f"| {r['row']} | {r['question_id']} | {r['round']} | {r['overall']:.1f} | {r['hire_signal']} |"
+        f"| {r['row']} | {_cell(r['id'])} | {_cell(r['question'])} ({_cell(r['question_id'])}) | "
+        f"{r['round']} | {r['overall']:.1f} | {r['hire_signal']} |"
         for r in summary.results
     ]
     return "\n".join(out) + "\n"
@@ -187,6 +196,7 @@ def write_report(summary, path: Path, *, title: str = "Batch grading report") ->
         images={k: base64.b64encode(v).decode("ascii") for k, v in pngs.items()},
         problems=summary.problems,
         results=summary.results,
+        SECTIONS=SECTIONS,
     )
     path.write_text(html, encoding="utf-8")
     return path

@@ -11,6 +11,7 @@ import html
 import io
 import sqlite3
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import matplotlib
@@ -22,6 +23,8 @@ from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from mockloop import progress  # noqa: E402
+from mockloop.config import Settings  # noqa: E402
+from mockloop.sessions import SessionInfo, SessionLog  # noqa: E402
 
 # One colour per mastery level, with the level boundaries progress.py uses (0 · 1.5 · 2.5 · 3.5 · 5).
 LEVEL_COLOURS = ["#d73027", "#fc8d59", "#fee08b", "#1a9850"]
@@ -224,6 +227,54 @@ TOPIC_HEADERS = [
 ]
 
 
+@dataclass
+class ProgressView:
+    """What the Progress tab shows, read from the database in one go."""
+
+    progress: progress.Progress
+    figures: tuple[Figure, Figure, Figure]  # score trend, mastery heat map, review forecast
+    sessions: list[SessionInfo]  # the newest first, up to the limit asked for
+    session_count: int  # every session, with graded answers or not (the history lists them all)
+
+
+def progress_view(settings: Settings, *, limit: int = 50) -> ProgressView:
+    """The progress summary, its three plots and the session history, from one connection.
+
+    The figures are left open for the caller to draw; `plt.close` on each drops only pyplot's
+    reference to it."""
+    from mockloop.db import connect
+
+    conn = connect(settings)
+    try:
+        p = progress.summarize(conn)
+        history = progress.score_history(conn)
+        figures = (
+            score_trend_figure(history),
+            mastery_heatmap_figure(history),
+            forecast_figure(progress.review_forecast(conn, now=p.now), p.now),
+        )
+        sessions = SessionLog(settings, conn=conn).list(limit=limit)
+        count = _session_count(conn)
+    finally:
+        conn.close()
+    return ProgressView(p, figures, sessions, count)
+
+
+def totals_line(p: progress.Progress, session_count: int) -> str:
+    """'5 sessions (4 with graded answers) · 7 graded answers': the count the history agrees with.
+
+    `p.total_sessions` counts only sessions with a graded answer; a session history lists every
+    session, so the line names both when they differ."""
+    line = f"{session_count} session{'' if session_count == 1 else 's'}"
+    if p.total_sessions != session_count:
+        line += f" ({p.total_sessions} with graded answers)"
+    return f"{line} · {p.total_answers} graded answer{'' if p.total_answers == 1 else 's'}"
+
+
+def _session_count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+
+
 def progress_html(conn: sqlite3.Connection, *, now: datetime | None = None) -> str:
     """A self-contained HTML page: tables and the three plots."""
     p = progress.summarize(conn, now=now)
@@ -243,7 +294,7 @@ th, td {{ border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; }}
 th {{ background: #f4f4f4; }} img {{ max-width: 100%; margin: 0.5rem 0; }}
 </style></head><body>
 <h1>Progress</h1>
-<p>{p.total_sessions} sessions · {p.total_answers} graded answers · as of {p.now:%Y-%m-%d %H:%M} UTC</p>
+<p>{totals_line(p, _session_count(conn))} · as of {p.now:%Y-%m-%d %H:%M} UTC</p>
 <h2>Rounds</h2>{_table(ROUND_HEADERS, round_rows(p))}
 <h2>Topics</h2>{_table(TOPIC_HEADERS, topic_rows(p))}
 <h2>Plots</h2>{images}

@@ -2,7 +2,8 @@
 citations and the round summary, in Markdown or self-contained HTML.
 
 Built only from the session log (turns carry each Grade as JSON), so a report of a crashed or
-resumed session shows exactly what was said. HTML is rendered with autoescaping: answers are
+resumed session shows exactly what was said. HTML is rendered with autoescaping, and the
+Markdown of notes, answers and feedback through reports/markdown.py (raw HTML off): answers are
 the candidate's text and never markup.
 """
 
@@ -12,10 +13,12 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from jinja2 import Environment
+from markupsafe import Markup
 
 from mockloop.llm import safe_spec
 from mockloop.models import Grade
-from mockloop.reports.feedback import missing_text, split_feedback
+from mockloop.reports.feedback import grade_view
+from mockloop.reports.markdown import md_html, md_inline
 from mockloop.sessions import SessionInfo, SessionLog, Turn
 
 
@@ -103,28 +106,26 @@ def _turn_text(t: Turn, safe=_md_safe) -> str:
 
 
 def _md_grade(g: Grade) -> list[str]:
+    view = grade_view(g)  # what every view shows (reports/feedback.py)
     lines = [
         f"**Score {g.overall:.1f}/5 · {g.hire_signal}** (grader: {g.grader}, rubric v{g.rubric_version})",
         "",
     ]
     lines += ["| criterion | score | evidence | missing |", "|---|---|---|---|"]
-    parts = split_feedback(g)  # each missed point once: in the table, with its why
-    for c in g.criteria:
-        ev = "<br>".join(f"“{_md_safe(e.quote)}”" for e in c.covered) or "—"
-        miss = "<br>".join(_md_safe(missing_text(m, parts.reasons)) for m in c.missing) or "—"
-        lines.append(
-            f"| {c.description or c.criterion_id} | {c.score:.2f} | {_cell(ev)} | {_cell(miss)} |"
-        )
+    for c in view.criteria:
+        ev = "<br>".join(f"“{_md_safe(quote)}”" for _, quote in c.covered) or "—"
+        miss = "<br>".join(_md_safe(m.text) for m in c.missing) or "—"
+        lines.append(f"| {c.label} | {c.score:.2f} | {_cell(ev)} | {_cell(miss)} |")
     lines.append("")
-    if g.red_flags:
-        lines += [f"- Red flag: {_md_safe(f)}" for f in g.red_flags] + [""]
-    if parts.text:
-        lines += [_md_safe(parts.text), ""]
-    if g.citations:
+    if view.red_flags:
+        lines += [f"- Red flag: {_md_safe(f)}" for f in view.red_flags] + [""]
+    if view.text:
+        lines += [_md_safe(view.text), ""]
+    if view.reread:
         lines.append("Notes that hold what was missed:")
-        lines += [f"- {c.label}" + (f" — {c.point}" if c.point else "") for c in g.citations]
+        lines += [f"- {c.label}" + (f" — {c.point}" if c.point else "") for c in view.reread]
         lines.append("")
-    lines += [f"> {_md_safe(n)}" for n in g.notices]
+    lines += [f"> {_md_safe(n)}" for n in view.notices]
     return lines
 
 
@@ -158,14 +159,17 @@ def session_markdown(info: SessionInfo, turns: list[Turn]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-_HTML = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True).from_string(
+_ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
+_ENV.filters["md"] = lambda text: Markup(md_html(text))  # escapes raw HTML itself
+_ENV.filters["md_inline"] = lambda text: Markup(md_inline(text))
+_HTML = _ENV.from_string(
     """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Mock interview · {{ info.round }} · {{ info.id }}</title>
 <style>
 body{font:15px/1.5 system-ui,sans-serif;max-width:920px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em}
-.turn{margin:.6em 0;padding:.5em .8em;border-radius:6px;white-space:pre-wrap}
+.turn{margin:.6em 0;padding:.5em .8em;border-radius:6px} .turn p{margin:.2em 0}
 .Interviewer,.follow_up,.question{background:#eef3fb} .answer,.skip{background:#f6f6f6}
 .hint{background:#fff8e1} .who{font-weight:600;margin-right:.4em}
 table{border-collapse:collapse;width:100%;margin:.5em 0} td,th{border:1px solid #ddd;padding:.3em .5em;vertical-align:top;font-size:.92em}
@@ -180,20 +184,20 @@ table{border-collapse:collapse;width:100%;margin:.5em 0} td,th{border:1px solid 
 {% for b in blocks %}
 <h3>{{ b.heading }}</h3>
 {% for t in b.turns if t.kind != 'feedback' %}
-<div class="turn {{ t.kind }}"><span class="who">{{ who.get(t.kind, t.kind) }}:</span>{{ turn_text(t) }}</div>
+<div class="turn {{ t.kind }}"><span class="who">{{ who.get(t.kind, t.kind) }}:</span>{{ turn_text(t)|md }}</div>
 {% endfor %}
-{% if b.grade %}{% set g = b.grade %}{% set parts = split(g) %}
+{% if b.grade %}{% set g = b.grade %}{% set v = view(g) %}
 <p class="score">Score {{ '%.1f'|format(g.overall) }}/5 · {{ g.hire_signal }} <span class="muted">(grader {{ g.grader }}, rubric v{{ g.rubric_version }})</span></p>
 <table><tr><th>criterion</th><th>score</th><th>evidence (quoted)</th><th>missing</th></tr>
-{% for c in g.criteria %}<tr><td>{{ c.description or c.criterion_id }}</td><td>{{ '%.2f'|format(c.score) }}</td>
-<td>{% for e in c.covered %}“{{ e.quote }}”<br>{% else %}—{% endfor %}</td>
-<td>{% for m in c.missing %}{{ missing_text(m, parts.reasons) }}<br>{% else %}—{% endfor %}</td></tr>{% endfor %}
+{% for c in v.criteria %}<tr><td>{{ c.label }}</td><td>{{ '%.2f'|format(c.score) }}</td>
+<td>{% for _, quote in c.covered %}“{{ quote|md_inline }}”<br>{% else %}—{% endfor %}</td>
+<td>{% for m in c.missing %}{{ m.text|md_inline }}<br>{% else %}—{% endfor %}</td></tr>{% endfor %}
 </table>
-{% for f in g.red_flags %}<p>⚑ Red flag: {{ f }}</p>{% endfor %}
-{% if parts.text %}<p>{{ parts.text }}</p>{% endif %}
-{% if g.citations %}<p>Notes that hold what was missed:</p><ul>
-{% for c in g.citations %}<li>{{ c.label }}{% if c.point %} <span class="muted">— {{ c.point }}</span>{% endif %}</li>{% endfor %}</ul>{% endif %}
-{% for n in g.notices %}<p class="notice">{{ n }}</p>{% endfor %}
+{% for f in v.red_flags %}<p>⚑ Red flag: {{ f|md_inline }}</p>{% endfor %}
+{% if v.text %}{{ v.text|md }}{% endif %}
+{% if v.reread %}<p>Notes that hold what was missed:</p><ul>
+{% for c in v.reread %}<li>{{ c.label }}{% if c.point %} <span class="muted">— {{ c.point }}</span>{% endif %}</li>{% endfor %}</ul>{% endif %}
+{% for n in v.notices %}<p class="notice">{{ n|md_inline }}</p>{% endfor %}
 {% endif %}
 {% endfor %}
 </body></html>
@@ -209,8 +213,7 @@ def session_html(info: SessionInfo, turns: list[Turn]) -> str:
         summary=summary,
         who=_WHO,
         turn_text=lambda t: _turn_text(t, safe=str),
-        split=split_feedback,
-        missing_text=missing_text,
+        view=grade_view,
     )
 
 

@@ -44,7 +44,7 @@ from mockloop.grading import scoring
 from mockloop.llm import LLMError, Provider, TruncatedReply
 from mockloop.models import Citation, Grade, Question
 from mockloop.progress import LEVELS, START_LEVEL, held_level, next_level
-from mockloop.reports.feedback import missing_text, split_feedback
+from mockloop.reports.feedback import grade_view
 from mockloop.rounds.followups import (
     FollowUp,
     all_points,
@@ -249,21 +249,17 @@ def render_feedback(
     if elapsed_s is not None and budget_s:
         over = " — over time" if elapsed_s > budget_s else ""
         lines[0] += f"  (answered in {elapsed_s:.0f}s of {budget_s}s{over})"
-    parts = split_feedback(grade)  # each missed point once: under its criterion, with its why
-    for c in grade.criteria:
-        lines.append(f"  {c.description or c.criterion_id}: {c.score:.2f}")
-        for ev in c.covered[:2]:
-            lines.append(f"    ✓ “{ev.quote}”")
-        for point in c.missing[:3]:
-            lines.append(f"    ✗ missing: {missing_text(point, parts.reasons)}")
-    for flag in grade.red_flags:
-        lines.append(f"  ⚑ red flag: {flag}")
-    if parts.text:
-        lines.append(parts.text)
-    if grade.citations:
-        labels = list(dict.fromkeys(c.label for c in grade.citations))
-        lines.append("Reread: " + "; ".join(labels[:4]))
-    lines += [f"Note: {n}" for n in grade.notices]
+    view = grade_view(grade, covered=2, missing=3)  # what every view shows (reports/feedback.py)
+    for c in view.criteria:
+        lines.append(f"  {c.label}: {c.score:.2f}")
+        lines += [f"    ✓ “{quote}”" for _, quote in c.covered]
+        lines += [f"    ✗ missing: {m.text}" for m in c.missing]
+    lines += [f"  ⚑ red flag: {flag}" for flag in view.red_flags]
+    if view.text:
+        lines.append(view.text)
+    if view.reread:
+        lines.append("Reread: " + "; ".join(view.reread_labels[:4]))
+    lines += [f"Note: {n}" for n in view.notices]
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ import gradio as gr
 from mockloop.config import Settings
 from mockloop.ui import render
 from mockloop.ui.coding import coding_tab
-from mockloop.ui.handlers import SESSION_HEADERS, InterviewState, UiApp, close_state
+from mockloop.ui.handlers import InterviewState, UiApp, close_state
 from mockloop.ui.uploads import BATCH_TYPES, NOTE_TYPES, received_by
 
 STATE_TTL_S = 6 * 3600  # a browser's round is dropped after this long without a visit
@@ -91,13 +91,16 @@ CSS = """
   color: var(--body-text-color); font-style: italic; }
 .ml-flag { color: #a5361e; font-weight: 600; margin: 0.2rem 0; }
 .ml-notice { background: #fff4d6; border-radius: 6px; padding: 0.3rem 0.6rem; margin: 0.3rem 0; font-size: 0.88rem; }
-.ml-feedback { margin: 0.4rem 0; white-space: pre-line; font-size: 0.88rem; }
+.ml-feedback { margin: 0.4rem 0; font-size: 0.88rem; }
+.ml-md p { margin: 0.2rem 0; } .ml-md ul, .ml-md ol { margin: 0.2rem 0 0.2rem 1.2rem; }
+.ml-md h1, .ml-md h2, .ml-md h3, .ml-md h4 { font-size: 1em; margin: 0.3rem 0; }
+.ml-md code { font-size: 0.92em; }
 .ml-timing { font-size: 0.85rem; color: var(--body-text-color-subdued); }
 .ml-over { color: #a5361e; }
 .ml-cite { margin: 0.25rem 0; font-size: 0.88rem; }
 .ml-cite summary { cursor: pointer; color: var(--link-text-color); }
 .ml-why { color: var(--body-text-color-subdued); font-size: 0.82rem; margin: 0.2rem 0 0 1.2rem; }
-.ml-note-text { white-space: pre-wrap; margin: 0.3rem 0 0.3rem 1.2rem; padding: 0.5rem; font-size: 0.82rem;
+.ml-note-text { margin: 0.3rem 0 0.3rem 1.2rem; padding: 0.5rem; font-size: 0.82rem;
   background: var(--background-fill-secondary); border-radius: 6px; max-height: 14rem; overflow: auto; }
 .ml-grader { margin-top: 0.6rem; font-size: 0.75rem; color: var(--body-text-color-subdued); }
 .ml-muted { color: var(--body-text-color-subdued); }
@@ -108,6 +111,8 @@ CSS = """
 .ml-card .ml-table td:not(:nth-child(2)) { white-space: nowrap; }
 .ml-card .ml-table th { font-size: 0.78rem; text-transform: uppercase; color: var(--body-text-color-subdued); }
 .ml-more { margin-top: 0.5rem; } .ml-more summary { cursor: pointer; font-weight: 600; }
+#ml-sources td, #ml-sources td * { overflow-wrap: anywhere; }
+#ml-batch-table th, #ml-batch-table th * { white-space: nowrap; word-break: keep-all; }
 .ml-hit { padding: 0.55rem 0.2rem; border-bottom: 1px solid var(--border-color-primary); font-size: 0.9rem; }
 .ml-hit-cite { font-weight: 600; margin-bottom: 0.15rem; }
 """
@@ -229,7 +234,8 @@ def _interview_tab(ui: UiApp) -> None:
                 [],
                 label="Interview",
                 show_label=False,
-                height=470,
+                height="68vh",  # the column's height, not a small scrolled box in empty space
+                min_height=420,
                 elem_id="ml-chat",
                 buttons=["copy"],
                 feedback_options=None,
@@ -324,6 +330,8 @@ def _notes_tab(ui: UiApp, status) -> dict:
                 datatype=["str", "number"],
                 interactive=False,
                 max_height=330,
+                wrap=True,  # long source names wrap, so the chunks column stays in the box
+                column_widths=["80%", "20%"],
                 elem_id="ml-sources",
             )
             with gr.Row():
@@ -424,7 +432,7 @@ def _progress_tab(ui: UiApp) -> list:
         heat = gr.Plot(label="Topic mastery", show_label=False)
         forecast = gr.Plot(label="Reviews due", show_label=False)
     sessions = gr.Dataframe(
-        headers=SESSION_HEADERS,
+        headers=render.SESSION_HEADERS,
         interactive=False,
         label="Session history",
     )

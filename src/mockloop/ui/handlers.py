@@ -13,7 +13,6 @@ Errors a user can act on come back as text in the page (with any secret value re
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -25,30 +24,19 @@ from pathlib import Path
 import gradio as gr
 
 from mockloop.config import Settings
+from mockloop.notes.uploads import note_folder, remove_uploaded_copies
+from mockloop.redact import describe_error
 from mockloop.ui import render
 from mockloop.ui.uploads import BATCH_TYPES, NOTE_TYPES, received_by, stage
 
 log = logging.getLogger("mockloop.ui")
 
-SECRET_HINTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "AUTH")
 NOTE_CHARS = 700  # how much of a cited note the feedback card shows
-ALLOW_FOLDERS_ENV = "MOCKLOOP_ALLOW_SERVER_FOLDERS"
-SESSION_HEADERS = ["session", "round", "started (UTC)", "status", "answers", "mean"]
-
-
-def secret_values() -> list[str]:
-    """Values of environment variables that look like credentials (never shown in the page)."""
-    out = []
-    for name, value in os.environ.items():
-        if any(h in name.upper() for h in SECRET_HINTS) and value:
-            out.append(value)
-            if ":" in value:  # user:password
-                out.append(value.split(":", 1)[1])
-    return out
 
 
 def friendly_error(exc: BaseException) -> str:
-    return render.redact(f"{type(exc).__name__}: {exc}", secret_values())
+    """An error as the page shows it: credentials in the environment blanked (redact.py)."""
+    return describe_error(exc)
 
 
 @dataclass
@@ -100,7 +88,7 @@ class UiApp:
         weakref.finalize(self, shutil.rmtree, self.exports, ignore_errors=True)
         self.upload_cap = int(self.settings.max_file_mb * 1024 * 1024)
         # Whether the page is served to others (a login, or a non-loopback address): then the
-        # folder box may not read the server's disk unless MOCKLOOP_ALLOW_SERVER_FOLDERS=1.
+        # folder box may not read the server's disk (notes/uploads.note_folder says when).
         self.exposed: Callable[[], bool] = lambda: False
         # Which file paths the upload handlers may read: files in Gradio's upload folder; once
         # the page is built, only the ones its upload route received (build_app sets this).
@@ -445,20 +433,12 @@ class UiApp:
         paths: list[Path] = list(staged.paths)
         problems = list(staged.refused)
         folder = (folder or "").strip()
-        if folder and self.exposed() and os.environ.get(ALLOW_FOLDERS_ENV, "") != "1":
-            problems.append(
-                (
-                    folder,
-                    "this app is served to the network, so it does not read folders on the "
-                    f"server; upload the files, or start it with {ALLOW_FOLDERS_ENV}=1",
-                )
-            )
-        elif folder:
-            p = Path(folder).expanduser()
-            if p.exists():
-                paths.append(p)
+        if folder:
+            path, why = note_folder(folder, exposed=self.exposed())
+            if path is not None:
+                paths.append(path)
             else:
-                problems.append((folder, "folder not found on this machine"))
+                problems.append((folder, why))
         if not paths:
             summary = IngestSummary(skipped=problems)
             msg = (
@@ -513,11 +493,8 @@ class UiApp:
             return (f"✗ {friendly_error(exc)}", *self._sources_outputs())
         finally:
             self._notes_changed()
-        uploads = (self.settings.home / "uploads" / "notes").resolve()
-        for name in removed:  # an uploaded copy would come back with the next upload
-            copy = (uploads / name).resolve()
-            if copy.parent == uploads and copy.is_file():
-                copy.unlink()
+        # an uploaded copy would come back with the next upload
+        remove_uploaded_copies(self.settings.home / "uploads" / "notes", removed)
         msg = (
             f"Forgot {', '.join(removed)}."
             if removed
@@ -591,7 +568,7 @@ class UiApp:
         )
         return (
             render.batch_summary_md(summary, source.name) + repeats,
-            render.batch_rows(summary.results),
+            _frame(*render.batch_table(summary.results)),
             *buttons,
         )
 
@@ -614,54 +591,26 @@ class UiApp:
 
     # -- progress --------------------------------------------------------------------------
     def progress(self) -> tuple:
-        """Tables and plots from the progress module, plus the session history."""
+        """Tables and plots from the progress report, plus the session history."""
         import matplotlib.pyplot as plt
 
-        from mockloop import progress as prog
-        from mockloop.db import connect
         from mockloop.reports import progress as report
-        from mockloop.sessions import SessionLog
 
-        conn = connect(self.settings)
-        try:
-            p = prog.summarize(conn)
-            history = prog.score_history(conn)
-            figs = (
-                report.score_trend_figure(history),
-                report.mastery_heatmap_figure(history),
-                report.forecast_figure(prog.review_forecast(conn, now=p.now), p.now),
-            )
-            sessions = SessionLog(self.settings, conn=conn).list(limit=50)
-        finally:
-            conn.close()
-        for f in figs:
+        view = report.progress_view(self.settings)
+        for f in view.figures:
             plt.close(f)  # drawn later by gradio; closing only drops pyplot's reference
-        if p.total_answers:
-            head = (
-                f"**{render.count(p.total_sessions, 'session')} · "
-                f"{render.count(p.total_answers, 'graded answer')}**"
-            )
+        if view.session_count:
+            head = f"**{report.totals_line(view.progress, view.session_count)}**"
         else:
             head = (
                 "No graded answers yet: run a round in the **Interview** tab to see your progress."
             )
-        rows = [
-            [
-                s.id,
-                render.ROUND_TITLES.get(s.round, s.round),
-                s.started_at[:16].replace("T", " "),
-                s.status,
-                s.answered,
-                "" if s.mean is None else s.mean,
-            ]
-            for s in sessions
-        ]
         return (
             head,
-            _frame(report.ROUND_HEADERS, report.round_rows(p)),
-            _frame(report.TOPIC_HEADERS, report.topic_rows(p)),
-            *figs,
-            _frame(SESSION_HEADERS, rows),
+            _frame(report.ROUND_HEADERS, report.round_rows(view.progress)),
+            _frame(report.TOPIC_HEADERS, report.topic_rows(view.progress)),
+            *view.figures,
+            _frame(render.SESSION_HEADERS, render.session_rows(view.sessions)),
         )
 
 

@@ -8,7 +8,8 @@ No Gradio import and no I/O, so every function is tested without a server:
 
 Chat messages are plain dicts in the Chatbot's "messages" format (role, content, optional
 metadata with a title: Gradio shows those as a collapsible box). Every piece of user or note text
-that goes into HTML is escaped here; the Chatbot sanitises its own Markdown.
+that goes into HTML is escaped here, and its Markdown rendered safely (reports/markdown.py);
+the Chatbot renders and sanitises its own Markdown.
 Leaves out: calling the library (handlers.py) and layout (blocks.py).
 """
 
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import PurePath
 
 from mockloop.models import Citation, Grade, Hit
-from mockloop.reports.feedback import missing_text, split_feedback
+from mockloop.reports.feedback import CriterionView, grade_view
+from mockloop.reports.markdown import md_html, md_inline
 
 SIGNAL_CLASS = {
     "strong no hire": "sig-0",
@@ -48,6 +50,12 @@ def escape_md(text: str) -> str:
     """Text safe to drop into Markdown: no raw HTML, no accidental emphasis or headings."""
     text = html.escape(str(text), quote=False)
     return re.sub(r"([\\`*_#\[\]|])", r"\\\1", text)
+
+
+def chat_md(text: str) -> str:
+    """Note or grader text for the chat, whose Markdown the Chatbot renders: raw HTML escaped,
+    Markdown (`**bold**`, backticks) kept, so it shows formatted rather than as marks."""
+    return html.escape(str(text), quote=False)
 
 
 def fmt_seconds(seconds: float | None) -> str:
@@ -84,11 +92,11 @@ def ask_message(ask) -> dict:
         head = f"**Question {ask.index} of {ask.total}** · {escape_md(where)}"
         if ask.time_budget_s:
             head += f" · {fmt_seconds(ask.time_budget_s)} to answer"
-    body = f"{head}\n\n{escape_md(ask.text)}"
-    if getattr(ask, "suggestion", None):
-        body += f"\n\n_Tip from your notes: {escape_md(ask.suggestion)}_"
+    body = f"{head}\n\n{chat_md(ask.text)}"
+    if getattr(ask, "suggestion", None):  # it says where it comes from ("From your notes, …")
+        body += f"\n\n**Tip:** {chat_md(ask.suggestion)}"
     if getattr(ask, "note", None):  # a follow-up: the candidate's note that holds the point
-        body += f"\n\n_({escape_md(ask.note)})_"
+        body += f"\n\n({chat_md(ask.note)})"
     return {"role": "assistant", "content": body}
 
 
@@ -96,21 +104,18 @@ def feedback_message(fb) -> dict:
     """Feedback on one answer: a collapsible chat box titled with the score and hire signal."""
     g: Grade = fb.grade
     where = fb.stage or topic_label(fb.topic)
-    parts = split_feedback(g)  # each missed point once: under its criterion, with its why
+    view = grade_view(g, covered=2, missing=3)  # what every view shows (reports/feedback.py)
     lines = []
-    for c in g.criteria:
-        lines.append(f"- **{escape_md(c.description or c.criterion_id)}**: {c.score:.2f}")
-        lines += [f"  - ✓ {escape_md(ev.point)} — “{escape_md(ev.quote)}”" for ev in c.covered[:2]]
-        lines += [
-            f"  - ✗ missing: {escape_md(missing_text(p, parts.reasons))}" for p in c.missing[:3]
-        ]
-    lines += [f"- ⚑ red flag: {escape_md(f)}" for f in g.red_flags]
-    if parts.text:
-        lines.append(f"\n{escape_md(parts.text)}")
-    labels = citation_labels(g.citations)
-    if labels:
-        lines.append("\n**Reread:** " + "; ".join(escape_md(x) for x in labels[:4]))
-    lines += [f"\n⚠ {escape_md(n)}" for n in g.notices]
+    for c in view.criteria:
+        lines.append(f"- **{escape_md(c.label)}**: {c.score:.2f}")
+        lines += [f"  - ✓ {chat_md(point)} — “{escape_md(quote)}”" for point, quote in c.covered]
+        lines += [f"  - ✗ missing: {chat_md(m.text)}" for m in c.missing]
+    lines += [f"- ⚑ red flag: {chat_md(f)}" for f in view.red_flags]
+    if view.text:
+        lines.append(f"\n{chat_md(view.text)}")
+    if view.reread:
+        lines.append("\n**Reread:** " + "; ".join(escape_md(x) for x in view.reread_labels[:4]))
+    lines += [f"\n⚠ {chat_md(n)}" for n in view.notices]
     title = f"Feedback · {where}: {g.overall:.1f}/5 · {g.hire_signal}"
     return {
         "role": "assistant",
@@ -173,10 +178,6 @@ def timer_html(ask, session_id: str) -> str:
 
 
 # -- feedback card ---------------------------------------------------------------------------
-def citation_labels(citations: Iterable[Citation]) -> list[str]:
-    return list(dict.fromkeys(c.label for c in citations))
-
-
 def _reread_html(citations: list[Citation], notes: Mapping[str, str]) -> str:
     if not citations:
         return ""
@@ -186,31 +187,34 @@ def _reread_html(citations: list[Citation], notes: Mapping[str, str]) -> str:
         if c.label in seen:
             continue
         seen.add(c.label)
-        why = f'<div class="ml-why">for: {_e(c.point)}</div>' if c.point else ""
+        why = f'<div class="ml-why">for: {md_inline(c.point)}</div>' if c.point else ""
         text = notes.get(c.chunk_id)
-        body = f'<div class="ml-note-text">{_e(text)}</div>' if text else ""
+        body = (
+            f'<div class="ml-note-text"><div class="ml-md">{md_html(text)}</div></div>'
+            if text
+            else ""
+        )
         items.append(
             f'<details class="ml-cite"><summary>{_e(c.label)}</summary>{why}{body}</details>'
         )
     return '<div class="ml-section"><h4>Notes to reread</h4>' + "".join(items) + "</div>"
 
 
-def _criterion_html(c, reasons: Mapping[str, str] | None = None) -> str:
+def _criterion_html(c: CriterionView) -> str:
     pct = round(100 * c.score)
-    reasons = reasons or {}
     covered = "".join(
-        f'<li class="ml-ok">✓ {_e(ev.point)}<blockquote>“{_e(ev.quote)}”</blockquote></li>'
-        for ev in c.covered
+        f'<li class="ml-ok">✓ {md_inline(point)}<blockquote>“{_e(quote)}”</blockquote></li>'
+        for point, quote in c.covered
     )
     missing = "".join(
-        f'<li class="ml-miss">✗ {_e(p)}'
-        + (f'<div class="ml-why">why it matters: {_e(reasons[p])}</div>' if p in reasons else "")
+        f'<li class="ml-miss">✗ {md_inline(m.point)}'
+        + (f'<div class="ml-why">why it matters: {md_inline(m.why)}</div>' if m.why else "")
         + "</li>"
-        for p in c.missing
+        for m in c.missing
     )
     points = f"<ul>{covered}{missing}</ul>" if covered or missing else ""
     return (
-        f'<div class="ml-crit"><div class="ml-crit-head"><span>{_e(c.description or c.criterion_id)}'
+        f'<div class="ml-crit"><div class="ml-crit-head"><span>{_e(c.label)}'
         f'</span><span class="ml-crit-score">{c.score:.2f}</span></div>'
         f'<div class="ml-bar"><div style="width:{pct}%"></div></div>{points}</div>'
     )
@@ -233,25 +237,27 @@ def grade_card_html(
             f'<div class="ml-timing{" ml-over" if over else ""}">answered in '
             f"{fmt_seconds(elapsed_s)} of {fmt_seconds(budget_s)}{' — over time' if over else ''}</div>"
         )
-    flags = "".join(f'<div class="ml-flag">⚑ red flag: {_e(f)}</div>' for f in grade.red_flags)
-    parts = split_feedback(grade)  # each missed point once: under its criterion, with its why
+    view = grade_view(grade)  # what every view shows (reports/feedback.py)
+    flags = "".join(
+        f'<div class="ml-flag">⚑ red flag: {md_inline(f)}</div>' for f in view.red_flags
+    )
     feedback = (
         f'<details class="ml-more"><summary>Written feedback</summary>'
-        f'<p class="ml-feedback">{_e(parts.text)}</p></details>'
-        if parts.text
+        f'<div class="ml-feedback ml-md">{md_html(view.text)}</div></details>'
+        if view.text
         else ""
     )
-    notices = "".join(f'<div class="ml-notice">⚠ {_e(n)}</div>' for n in grade.notices)
-    criteria = "".join(_criterion_html(c, parts.reasons) for c in grade.criteria)
+    notices = "".join(f'<div class="ml-notice">⚠ {md_inline(n)}</div>' for n in view.notices)
+    criteria = "".join(_criterion_html(c) for c in view.criteria)
     return (
         '<div class="ml-card">'
         f'<div class="ml-card-head"><div class="ml-score">{grade.overall:.1f}<small>/5</small></div>'
         f'<div class="ml-card-title">{signal_badge(grade.hire_signal)}'
         f'<div class="ml-topic">{_e(title)}</div></div></div>'
-        f"{f'<div class=ml-prompt>{_e(prompt)}</div>' if prompt else ''}"
+        f"{f'<div class=ml-prompt>{md_inline(prompt)}</div>' if prompt else ''}"
         f"{timing}{notices}{flags}"
         f'<div class="ml-section"><h4>Per criterion</h4>{criteria}</div>'
-        f"{_reread_html(grade.citations, notes or {})}{feedback}"
+        f"{_reread_html(view.reread, notes or {})}{feedback}"
         f'<div class="ml-grader">graded by {_e(grade.grader)} · rubric {_e(grade.rubric_version)}</div>'
         "</div>"
     )
@@ -370,6 +376,12 @@ def ingest_summary_md(summary) -> str:
     return "\n".join(lines)
 
 
+def clip(text: str, n: int) -> str:
+    """The text on one line, cut at a word within n characters: clip("one two three", 10) -> 'one two…'."""
+    flat = re.sub(r"\s+", " ", text).strip()
+    return flat if len(flat) <= n else flat[: n - 1].rsplit(" ", 1)[0] + "…"
+
+
 def sources_rows(sources: Mapping[str, int]) -> list[list]:
     return [[name, n] for name, n in sources.items()]
 
@@ -382,35 +394,38 @@ def hits_html(query: str, hits: list[Hit], width: int = 360) -> str:
         return f'<div class="ml-muted">No notes match “{_e(query)}”.</div>'
     items = []
     for rank, h in enumerate(hits, 1):
-        flat = re.sub(r"\s+", " ", h.text).strip()
-        snip = flat if len(flat) <= width else flat[: width - 1].rsplit(" ", 1)[0] + "…"
+        snip = clip(h.text, width)
         items.append(
             f'<div class="ml-hit"><div class="ml-hit-cite"><b>{rank}.</b> {_e(h.citation)}'
-            f'<span class="ml-muted"> · {h.score:.3f}</span></div><div>{_e(snip)}</div></div>'
+            f'<span class="ml-muted"> · {h.score:.3f}</span></div><div class="ml-md">{md_inline(snip)}</div></div>'
         )
     return "".join(items)
 
 
 # -- batch tab -------------------------------------------------------------------------------
-BATCH_HEADERS = ["row", "id", "question", "topic", "overall", "hire signal", "missing"]
+BATCH_HEADERS = ["row", "id", "question", "topic", "overall", "signal", "missing"]
+QUESTION_CHARS = 120  # how much of a question's text the results table shows
 
 
-def batch_rows(results: list[dict]) -> list[list]:
+def batch_table(results: list[dict]) -> tuple[list[str], list[list]]:
+    """(headers, rows) for the results table: the question's text rather than its id (a row's own
+    question has only a hash for an id), and the `id` column only when some row named one."""
+    with_id = any(r["id"] for r in results)
+    headers = [h for h in BATCH_HEADERS if with_id or h != "id"]
     rows = []
     for r in results:
         missing = [m for c in r["grade"]["criteria"] for m in c["missing"]]
-        rows.append(
-            [
-                r["row"],
-                r["id"],
-                r["question_id"],
-                r["topic"],
-                round(r["overall"], 2),
-                r["hire_signal"],
-                "; ".join(missing[:3]),
-            ]
-        )
-    return rows
+        row = [
+            r["row"],
+            r["id"],
+            clip(r["question"], QUESTION_CHARS),
+            r["topic"],
+            round(r["overall"], 2),
+            r["hire_signal"],
+            "; ".join(missing[:3]),
+        ]
+        rows.append(row if with_id else row[:1] + row[2:])
+    return headers, rows
 
 
 def batch_summary_md(summary, name: str) -> str:
@@ -430,9 +445,20 @@ def batch_summary_md(summary, name: str) -> str:
     return "\n".join(lines)
 
 
-# -- secrets ---------------------------------------------------------------------------------
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """The text with every secret value (of 4+ characters) replaced by ***."""
-    for s in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(s, "***")
-    return text
+# -- progress tab ----------------------------------------------------------------------------
+SESSION_HEADERS = ["session", "round", "started (UTC)", "status", "answers", "mean"]
+
+
+def session_rows(sessions) -> list[list]:
+    """The session history's rows (sessions.SessionInfo), newest first as given."""
+    return [
+        [
+            s.id,
+            ROUND_TITLES.get(s.round, s.round),
+            s.started_at[:16].replace("T", " "),
+            s.status,
+            s.answered,
+            "" if s.mean is None else s.mean,
+        ]
+        for s in sessions
+    ]
