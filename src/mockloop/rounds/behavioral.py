@@ -28,7 +28,7 @@ from mockloop.rounds.base import (
     RoundState,
     select_questions,
 )
-from mockloop.rounds.followups import FollowUp, choose_follow_up
+from mockloop.rounds.followups import FollowUp, choose_follow_up, worth_probing
 from mockloop.rounds.notes import as_hit, question_vectors
 from mockloop.rounds.project import contradictions, project_facts, untold
 
@@ -162,7 +162,7 @@ class BehavioralRound(RoundSession):
         return RoundState(config=config, items=items, extra={"stories": stories})
 
     def follow_up(self, item: Item, answer: str, grade: Grade) -> FollowUp | None:
-        if grade.overall >= 4.0 or grade.overall < 0.25 or not answer.strip():
+        if not worth_probing(grade, answer):
             return None
         star = [p for c in grade.criteria for p in STAR_FOLLOW_UPS.get(c.criterion_id, [])]
         fresh = [c for c in item.question.follow_ups + star if not already_said(c, answer)]
