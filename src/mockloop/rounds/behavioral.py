@@ -161,6 +161,12 @@ class BehavioralRound(RoundSession):
         stories = {q.id: r[0][0] for q in picked if (r := rank_stories(ctx, q))}
         return RoundState(config=config, items=items, extra={"stories": stories})
 
+    @property
+    def probed(self) -> list[str]:
+        """Every key point followed up on in this round: the questions share the STAR rubric, so
+        a point probed on one story ("Owns my part in mistakes") is not probed again on the next."""
+        return [t for _, t in self.state.extra.get("probed", [])]
+
     def follow_up(self, item: Item, answer: str, grade: Grade) -> FollowUp | None:
         if not worth_probing(grade, answer):
             return None
