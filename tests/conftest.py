@@ -63,7 +63,6 @@ KNOWN_FAILURES = {
     "tests/engine/test_grounding.py::test_a_note_with_no_folder_or_tag_goes_to_the_round_it_reads_like": _BANK_NOW_COVERS,
     "tests/engine/test_rounds_corpus.py::test_notes_without_a_bank_question_get_a_derived_one": _BANK_NOW_COVERS,
     "tests/notes/test_own_notes.py::test_a_new_ml_note_in_misc_is_asked_in_the_next_breadth_round": _BANK_NOW_COVERS,
-    "tests/engine/test_adaptive.py::test_rapid_fire_asks_one_short_follow_up_on_a_missed_point": _FOLLOW_UPS,
     "tests/engine/test_eval_interviewer.py::test_interviewer_eval_passes_on_every_round": (
         "behavioral re-asks one point and deep-dive follow-ups are on target 16/35 under grader 5 "
         "with adaptive rounds"
