@@ -52,10 +52,6 @@ _BANK_NOW_COVERS = (
     "the bank now has questions on this note's topic (speculative decoding, PCA), so the note no "
     "longer gets a derived question of its own: the fixture needs a topic the bank lacks"
 )
-_FOLLOW_UPS = (
-    "grader 5 with follow-ups that skip covered points asks no follow-up on this scripted answer "
-    "(the test's premise of a missed point no longer holds): needs a new scripted answer"
-)
 KNOWN_FAILURES = {
     "tests/engine/test_grounding.py::test_the_users_notes_lead_their_rounds": _BANK_NOW_COVERS,
     "tests/engine/test_grounding.py::test_derived_questions_read_like_an_interviewer_and_keep_the_note": _BANK_NOW_COVERS,
