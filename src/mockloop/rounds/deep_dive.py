@@ -30,14 +30,7 @@ from mockloop.rounds.base import (
     select_questions,
     stage_question,
 )
-from mockloop.rounds.followups import (
-    FollowUp,
-    _nearest_missed,
-    all_points,
-    choose_follow_up,
-    missed_points,
-    worth_probing,
-)
+from mockloop.rounds.followups import FollowUp, choose_follow_up, worth_probing
 from mockloop.rounds.project import Fact, contradictions, first, project_facts, untold
 
 PHASE_QUESTIONS = {
@@ -206,13 +199,9 @@ class DeepDiveRound(RoundSession):
         key = item.question.id.rsplit("#", 1)[-1]
         if key == "impact" and not quantities(answer) and PRESS_NUMBER not in self.state.asked:
             return FollowUp(PRESS_NUMBER, "impact with a number", "press")
-        parent = self.state.parents[0] if self.state.parents else item.question
-        missed = missed_points(grade)
         for fact in untold(answer, self.facts, STAGE_KINDS.get(key, ())):
             text = PROBE_UNTOLD.format(fact=fact.short)
-            # asked only when it reads as a question about a point the answer missed
-            on_target = _nearest_missed([text], all_points(parent), missed, self.ctx.settings)
-            if on_target and text not in self.state.extra.get("follow_ups", []):
+            if text not in self.state.extra.get("follow_ups", []):
                 return FollowUp(text, f"{fact.kind}: {fact.short}", "note", fact.chunk.citation)
         if not worth_probing(grade, answer):
             return None  # presses above apply to any answer; probing needs something relevant
