@@ -79,10 +79,6 @@ _BANK_NOW_COVERS = (
     "the bank now has questions on this note's topic (speculative decoding, PCA), so the note no "
     "longer gets a derived question of its own: the fixture needs a topic the bank lacks"
 )
-_FOLLOW_UPS = (
-    "grader 5 with follow-ups that skip covered points asks no follow-up on this scripted answer "
-    "(the test's premise of a missed point no longer holds): needs a new scripted answer"
-)
 KNOWN_FAILURES = {
     "tests/engine/test_grounding.py::test_the_users_notes_lead_their_rounds": _BANK_NOW_COVERS,
     "tests/engine/test_grounding.py::test_derived_questions_read_like_an_interviewer_and_keep_the_note": _BANK_NOW_COVERS,
@@ -90,11 +86,6 @@ KNOWN_FAILURES = {
     "tests/engine/test_grounding.py::test_a_note_with_no_folder_or_tag_goes_to_the_round_it_reads_like": _BANK_NOW_COVERS,
     "tests/engine/test_rounds_corpus.py::test_notes_without_a_bank_question_get_a_derived_one": _BANK_NOW_COVERS,
     "tests/notes/test_own_notes.py::test_a_new_ml_note_in_misc_is_asked_in_the_next_breadth_round": _BANK_NOW_COVERS,
-    "tests/engine/test_adaptive.py::test_rapid_fire_asks_one_short_follow_up_on_a_missed_point": _FOLLOW_UPS,
-    "tests/engine/test_rounds.py::test_follow_up_targets_a_missed_point_without_leaking": _FOLLOW_UPS,
-    "tests/engine/test_rounds.py::test_mlsd_follow_up_points_at_the_notes": _FOLLOW_UPS,
-    "tests/engine/test_session_report.py::test_markdown_report_has_transcript_grades_evidence_and_citations": _FOLLOW_UPS,
-    "tests/engine/test_deep_dive_feedback.py::test_a_follow_up_without_a_reason_leaves_the_decision_unjustified": _FOLLOW_UPS,
     "tests/engine/test_eval_interviewer.py::test_interviewer_eval_passes_on_every_round": (
         "behavioral re-asks one point and deep-dive follow-ups are on target 16/35 under grader 5 "
         "with adaptive rounds"

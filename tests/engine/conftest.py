@@ -272,7 +272,13 @@ def tiny_bank():
                         "Names at least two alternative approaches that were considered",
                         "Explains the trade-off behind the final choice",
                     ],
-                    ["States a decision without a justification"],
+                    # as in the real rubric: grader 5 raises it by its detector, not its wording
+                    [
+                        {
+                            "flag": "States a decision without a justification",
+                            "detector": "unjustified-decision",
+                        }
+                    ],
                 ),
                 impact=(
                     "Impact with metrics",

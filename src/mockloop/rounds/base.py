@@ -55,6 +55,7 @@ from mockloop.rounds.followups import (
     listened,
     missed_points,
     missed_with_criteria,
+    worth_probing,
 )
 from mockloop.rounds.notes import NotesIndex
 from mockloop.rounds.selection import reserve_for
@@ -406,8 +407,8 @@ class RoundSession:
     # -- hooks (per round) -----------------------------------------------------------------
     def follow_up(self, item: Item, answer: str, grade: Grade) -> FollowUp | None:
         """The offline follow-up for an answer: the costliest missed point, grounded in notes."""
-        if grade.overall >= 4.0 or grade.overall < 0.25 or not answer.strip():
-            return None  # nothing to probe: strong already, or nothing relevant was said
+        if not worth_probing(grade, answer):
+            return None  # nothing relevant was said (nothing missed: choose_follow_up says so)
         return choose_follow_up(
             item.question,
             grade,

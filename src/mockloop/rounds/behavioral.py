@@ -27,7 +27,7 @@ from mockloop.rounds.base import (
     RoundSession,
     RoundState,
 )
-from mockloop.rounds.followups import FollowUp, choose_follow_up
+from mockloop.rounds.followups import FollowUp, choose_follow_up, worth_probing
 from mockloop.rounds.notes import question_vectors
 from mockloop.rounds.project import contradictions, project_facts, untold
 from mockloop.rounds.selection import select_questions
@@ -161,8 +161,14 @@ class BehavioralRound(RoundSession):
         stories = {q.id: r[0][0] for q in picked if (r := rank_stories(ctx, q))}
         return RoundState(config=config, items=items, extra={"stories": stories})
 
+    @property
+    def probed(self) -> list[str]:
+        """Every key point followed up on in this round: the questions share the STAR rubric, so
+        a point probed on one story ("Owns my part in mistakes") is not probed again on the next."""
+        return [t for _, t in self.state.extra.get("probed", [])]
+
     def follow_up(self, item: Item, answer: str, grade: Grade) -> FollowUp | None:
-        if grade.overall >= 4.0 or grade.overall < 0.25 or not answer.strip():
+        if not worth_probing(grade, answer):
             return None
         star = [p for c in grade.criteria for p in STAR_FOLLOW_UPS.get(c.criterion_id, [])]
         fresh = [c for c in item.question.follow_ups + star if not already_said(c, answer)]

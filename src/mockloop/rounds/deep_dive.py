@@ -29,7 +29,7 @@ from mockloop.rounds.base import (
     RoundState,
     stage_question,
 )
-from mockloop.rounds.followups import FollowUp, choose_follow_up
+from mockloop.rounds.followups import FollowUp, choose_follow_up, worth_probing
 from mockloop.rounds.project import Fact, contradictions, first, project_facts, untold
 from mockloop.rounds.selection import select_questions
 
@@ -203,7 +203,7 @@ class DeepDiveRound(RoundSession):
             text = PROBE_UNTOLD.format(fact=fact.short)
             if text not in self.state.extra.get("follow_ups", []):
                 return FollowUp(text, f"{fact.kind}: {fact.short}", "note", fact.chunk.citation)
-        if grade.overall >= 4.0 or grade.overall < 0.25:
+        if not worth_probing(grade, answer):
             return None  # presses above apply to any answer; probing needs something relevant
         return choose_follow_up(
             item.question,

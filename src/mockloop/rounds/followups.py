@@ -13,7 +13,8 @@ Covers:
   questions and hints built around it, worded for the round's voice (knowledge, design, story);
 - `nearest_point(text, question)`: which key point a follow-up is about (the eval's check);
 - `covered_so_far(points, said, ...)`: the points the round's answers so far already cover, by
-  the grader or by their own words (`said_already`), which a follow-up must not ask about.
+  the grader or by their own words (`said_already`), which a follow-up must not ask about;
+- `worth_probing(grade, answer)`: whether an answer said enough to follow up on at all.
 Leaves out: phrasing with an LLM (rounds/base.py does that, then re-checks for leaks).
 
     >>> leaks("Why would clicks from the old ranker mislead training?", q)   # no 4-word run
@@ -909,6 +910,19 @@ def listened(grade: Grade, covered: set[str]) -> Grade:
         for c in grade.criteria
     ]
     return grade.model_copy(update={"criteria": criteria})
+
+
+RELEVANT_OVERALL = 1.5  # below it, an answer that states no key point gave nothing to build on
+
+
+def worth_probing(grade: Grade, answer: str) -> bool:
+    """Whether an answer is worth a follow-up at all: it said something relevant (a key point
+    stated, or an overall above 'strong no hire'). How strong it is does not decide: a point
+    still missed is probed and an answer with none missed gets none (`choose_follow_up`); the
+    overall cannot tell them apart (grader 5 gives 4.5 to an answer stating one of three)."""
+    if not answer.strip():
+        return False
+    return any(c.covered for c in grade.criteria) or grade.overall >= RELEVANT_OVERALL
 
 
 @dataclass

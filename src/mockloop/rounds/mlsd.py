@@ -31,7 +31,7 @@ from mockloop.rounds.base import (
     RoundState,
     stage_question,
 )
-from mockloop.rounds.followups import FollowUp, choose_follow_up
+from mockloop.rounds.followups import FollowUp, choose_follow_up, worth_probing
 from mockloop.rounds.selection import select_questions
 
 STAGE_QUESTIONS = {
@@ -110,7 +110,7 @@ class MlsdRound(RoundSession):
         return self.state.parents[0]
 
     def follow_up(self, item: Item, answer: str, grade: Grade) -> FollowUp | None:
-        if grade.overall >= 4.0 or grade.overall < 0.25 or not answer.strip():
+        if not worth_probing(grade, answer):
             return None
         return choose_follow_up(
             item.question,
