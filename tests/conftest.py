@@ -57,12 +57,7 @@ _FOLLOW_UPS = (
     "(the test's premise of a missed point no longer holds): needs a new scripted answer"
 )
 KNOWN_FAILURES = {
-    "tests/engine/test_grounding.py::test_the_users_notes_lead_their_rounds": _BANK_NOW_COVERS,
-    "tests/engine/test_grounding.py::test_derived_questions_read_like_an_interviewer_and_keep_the_note": _BANK_NOW_COVERS,
     "tests/engine/test_grounding.py::test_a_note_question_already_answered_does_not_lead_again": _BANK_NOW_COVERS,
-    "tests/engine/test_grounding.py::test_a_note_with_no_folder_or_tag_goes_to_the_round_it_reads_like": _BANK_NOW_COVERS,
-    "tests/engine/test_rounds_corpus.py::test_notes_without_a_bank_question_get_a_derived_one": _BANK_NOW_COVERS,
-    "tests/notes/test_own_notes.py::test_a_new_ml_note_in_misc_is_asked_in_the_next_breadth_round": _BANK_NOW_COVERS,
     "tests/engine/test_adaptive.py::test_rapid_fire_asks_one_short_follow_up_on_a_missed_point": _FOLLOW_UPS,
     "tests/engine/test_rounds.py::test_follow_up_targets_a_missed_point_without_leaking": _FOLLOW_UPS,
     "tests/engine/test_rounds.py::test_mlsd_follow_up_points_at_the_notes": _FOLLOW_UPS,

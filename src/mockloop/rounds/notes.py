@@ -631,6 +631,25 @@ class NotesIndex:
             for source, chunks in self.plain_notes.items()
         }
 
+    def led_by_notes(self, pool: list[Question]) -> list[Question]:
+        """For each plain note routed to the round of `pool` that a question in `pool` covers
+        (cosine ≥ COVER_THRESHOLD), the pool question closest to it: what a note the bank
+        already asks about leads its round with (a new note on PCA → the bank's PCA question)."""
+        asked = [q for q in pool if not q.source_chunk_id]
+        rounds = {q.round for q in asked}
+        routes = self.routes()
+        notes = [cs for s, cs in self.plain_notes.items() if routes.get(s) in rounds]
+        if not asked or not notes:
+            return []
+        qv = question_vectors(asked, self.settings)
+        led: dict[str, Question] = {}
+        for chunks in notes:
+            sims = (self.vectors(chunks) @ qv.T).max(axis=0)
+            j = int(np.argmax(sims))
+            if sims[j] >= COVER_THRESHOLD:
+                led.setdefault(asked[j].id, asked[j])
+        return list(led.values())
+
     def best(self, text: str, chunks: list[Chunk], k: int = 1) -> list[tuple[Chunk, float]]:
         """The k chunks closest to `text` by cosine, with their cosines."""
         if not chunks:
@@ -756,11 +775,15 @@ def notes_first(
     ctx, pool: list[Question], derived: list[Question], n: int, seed: int
 ) -> list[Question]:
     """n questions: questions derived from the user's notes (new or due) lead, up to half the
-    round; the rest as `select_questions` orders them (due, weak, covered topics, new)."""
+    round, then the bank questions closest to the notes the bank covers (new or due); the rest
+    as `select_questions` orders them (due, weak, covered topics, new)."""
     from mockloop.rounds.base import select_questions
 
+    half = math.ceil(n / 2)
     lead_from = fresh(ctx, derived)
-    lead = select_questions(ctx, lead_from, min(len(lead_from), math.ceil(n / 2)), seed)
+    lead = select_questions(ctx, lead_from, min(len(lead_from), half), seed)
+    led = fresh(ctx, ctx.notes.led_by_notes(pool))
+    lead += select_questions(ctx, led, min(len(led), half - len(lead)), seed)
     taken = {q.id for q in lead}
     rest = [q for q in pool + derived if q.id not in taken]
     return lead + select_questions(ctx, rest, n - len(lead), seed)
