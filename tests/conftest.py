@@ -75,17 +75,10 @@ def openai_server(_openai_server) -> FakeOpenAIServer:
 # Known failures after merging this turn's work (grader 5, the wider bank, adaptive rounds, notes
 # routing), each with its cause; issue notes list them and the next session fixes them. They run
 # and report XFAIL/XPASS; none may be silently dropped from this list without a fix.
-_BANK_NOW_COVERS = (
-    "the bank now has questions on this note's topic (speculative decoding, PCA), so the note no "
-    "longer gets a derived question of its own: the fixture needs a topic the bank lacks"
-)
 KNOWN_FAILURES = {
-    "tests/engine/test_grounding.py::test_the_users_notes_lead_their_rounds": _BANK_NOW_COVERS,
-    "tests/engine/test_grounding.py::test_derived_questions_read_like_an_interviewer_and_keep_the_note": _BANK_NOW_COVERS,
-    "tests/engine/test_grounding.py::test_a_note_question_already_answered_does_not_lead_again": _BANK_NOW_COVERS,
-    "tests/engine/test_grounding.py::test_a_note_with_no_folder_or_tag_goes_to_the_round_it_reads_like": _BANK_NOW_COVERS,
-    "tests/engine/test_rounds_corpus.py::test_notes_without_a_bank_question_get_a_derived_one": _BANK_NOW_COVERS,
-    "tests/notes/test_own_notes.py::test_a_new_ml_note_in_misc_is_asked_in_the_next_breadth_round": _BANK_NOW_COVERS,
+    "tests/engine/test_grounding.py::test_a_note_question_already_answered_does_not_lead_again": (
+        "the HMM note's derived question leads its round again after it was answered"
+    ),
     "tests/engine/test_eval_interviewer.py::test_interviewer_eval_passes_on_every_round": (
         "behavioral re-asks one point and deep-dive follow-ups are on target 16/35 under grader 5 "
         "with adaptive rounds"

@@ -1,8 +1,8 @@
 """Rounds grounded in the user's own notes, however they are tagged.
 
 A store of the sample corpus plus three notes a user wrote (a tagged breadth note on hidden
-Markov models, an nlp-tagged note on mixture of experts, an untagged note on speculative decoding
-that only its folder places): the bank has no question on any of the three, so each becomes a
+Markov models, an nlp-tagged note on mixture of experts, an untagged note on watermarking LLM
+output that only its folder places): the bank has no question on any of the three, so each becomes a
 derived question that leads its round; bank topics count as covered by what the notes say, not
 by how they are tagged.
 """
@@ -44,13 +44,14 @@ experts evenly used; without it the router collapses onto a few experts. Capacit
 tokens per expert, and overflow tokens are dropped or passed through the residual. Switch
 Transformer uses k=1 to cut communication cost.
 """,
-    "nlp/speculative.md": """# Speculative decoding
+    "nlp/watermark.md": """# Watermarking LLM output
 
 ## How it works
-A small draft model proposes several tokens, and the large target model verifies them in one
-forward pass, accepting the longest prefix consistent with its own distribution via rejection
-sampling. The output distribution is exactly the target model's, and the speed-up depends on the
-acceptance rate of the draft tokens, typically two to three times faster generation.
+At each generation step a hash of the previous token seeds a split of the vocabulary into a
+green list and a red list, and the sampler adds a small bias to the logits of the green tokens. A
+detector that knows the hash counts the green tokens in a text and computes a z-score against the
+expected green fraction: human text has about that fraction, watermarked text far more, so a few
+hundred tokens are enough to detect it. Paraphrasing and low-entropy text weaken the signal.
 """,
 }
 
@@ -97,7 +98,7 @@ def source_of(q: Question, retriever) -> str | None:
 def test_the_users_notes_lead_their_rounds(user_settings, user_retriever, seed):
     _, nlp = plan("nlp", user_settings, user_retriever, seed)
     first = [source_of(q, user_retriever) for q in nlp[:3]]
-    assert "nlp/speculative.md" in first, [q.prompt for q in nlp]  # untagged: its folder says nlp
+    assert "nlp/watermark.md" in first, [q.prompt for q in nlp]  # untagged: its folder says nlp
     assert "nlp/moe.md" in first, [q.prompt for q in nlp]
     _, breadth = plan("breadth", user_settings, user_retriever, seed)
     assert "breadth/hmm.md" in [source_of(q, user_retriever) for q in breadth[:3]]
@@ -119,7 +120,7 @@ def test_derived_questions_read_like_an_interviewer_and_keep_the_note(
         assert chunk.citation.startswith(source + " § ")
         assert q.prompt.endswith("?") and not q.prompt.startswith("Explain ")
         assert "How it works" not in q.prompt and "How a hidden Markov model works" not in q.prompt
-    assert "speculative decoding" in derived["nlp/speculative.md"].prompt
+    assert "watermarking LLM output" in derived["nlp/watermark.md"].prompt
     assert "hidden Markov model" in derived["breadth/hmm.md"].prompt
     assert "mixture of experts" in derived["nlp/moe.md"].prompt
     assert "routing" in derived["nlp/moe.md"].prompt
@@ -206,12 +207,12 @@ def test_a_topic_counts_as_covered_by_what_the_notes_say_not_their_tags():
 
 
 def test_a_note_with_no_folder_or_tag_goes_to_the_round_it_reads_like():
-    text = USER_NOTES["nlp/speculative.md"].split("## How it works\n", 1)[1]
-    chunk = _chunk("s", "inbox/spec.md", ["Speculative decoding", "How it works"], text)
+    text = USER_NOTES["nlp/watermark.md"].split("## How it works\n", 1)[1]
+    chunk = _chunk("s", "inbox/watermark.md", ["Watermarking LLM output", "How it works"], text)
     notes = NotesIndex(_Retriever([chunk]), Settings.from_env())
     bank = load_bank().questions
-    assert notes.routes(bank) == {"inbox/spec.md": "nlp"}
-    assert notes.note_scores(bank)["inbox/spec.md"] < COVER_THRESHOLD
+    assert notes.routes(bank) == {"inbox/watermark.md": "nlp"}
+    assert notes.note_scores(bank)["inbox/watermark.md"] < COVER_THRESHOLD
     (q,) = notes.note_questions("nlp", bank)
     assert q.source_chunk_id == "s" and q.reference_answer == text
     assert notes.note_questions("breadth", bank) == []

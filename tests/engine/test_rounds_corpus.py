@@ -57,13 +57,16 @@ def corpus_plus_note(corpus_settings, tmp_path_factory):
 
     base = tmp_path_factory.mktemp("corpus-plus-note")
     shutil.copytree(corpus_settings.home, base / "home")
-    note = base / "notes" / "nlp" / "speculative.md"
+    note = base / "notes" / "nlp" / "watermark.md"
     note.parent.mkdir(parents=True)
     note.write_text(
-        "# Speculative decoding\n\n## How it works\nA small draft model proposes several tokens "
-        "and the large target model verifies them in one forward pass, keeping the longest prefix "
-        "its own distribution agrees with (rejection sampling). The output distribution is the "
-        "target model's; the speed-up depends on how many draft tokens are accepted.\n",
+        "# Watermarking LLM output\n\n## How it works\n"
+        + """At each generation step a hash of the previous token seeds a split of the vocabulary into a
+green list and a red list, and the sampler adds a small bias to the logits of the green tokens. A
+detector that knows the hash counts the green tokens in a text and computes a z-score against the
+expected green fraction: human text has about that fraction, watermarked text far more, so a few
+hundred tokens are enough to detect it. Paraphrasing and low-entropy text weaken the signal.
+""",
         encoding="utf-8",
     )
     settings = Settings(home=base / "home")
@@ -80,11 +83,11 @@ def test_notes_without_a_bank_question_get_a_derived_one(corpus_plus_note):
     notes = NotesIndex(retriever, settings)
     bank = load_bank().questions
     derived = notes.note_questions("nlp", bank)
-    assert [retriever.get(q.source_chunk_id).source for q in derived] == ["nlp/speculative.md"]
+    assert [retriever.get(q.source_chunk_id).source for q in derived] == ["nlp/watermark.md"]
     (q,) = derived
     chunk = retriever.get(q.source_chunk_id)
     assert q.reference_answer == chunk.text and q.id.startswith("note:")
-    assert q.prompt == "How does speculative decoding work, and when would you use it?"
+    assert q.prompt == "How does watermarking LLM output work, and when would you use it?"
     # Notes the bank already covers (all of the sample corpus) derive nothing.
     assert notes.note_questions("ranking", bank) == []
     assert notes.note_questions("breadth", bank) == []

@@ -7,7 +7,12 @@ comparable across queries. A weak match is skipped rather than cited as noise, a
 about another subject that happens to state the point (a ranking cheat-sheet for a behavioral
 question's "compares the result with the baseline"): the chunk must also be close to the
 question itself — the mean direction of its prompt and key points (or reference answer).
-Leaves out: building the retriever or the store (mockloop.retrieval, mockloop.store).
+A story (a STAR section, or a note its tags or folder mark as one) is cited only for behavioral
+questions: it tells what the candidate did, so it holds no knowledge to reread for a threshold
+question even when its words state the point ("we moved the threshold to 0.7 …").
+Leaves out: building the retriever or the store (mockloop.retrieval, mockloop.store), and
+stories told without STAR headings, tags or folder, which only the whole note reveals
+(mockloop.notes.routing).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import numpy as np
 
 from mockloop.config import Settings
 from mockloop.grading.spans import content_words
-from mockloop.models import Citation, Question
+from mockloop.models import Citation, Hit, Question
+from mockloop.notes.routing import ALIAS_ROUND, slug
 
 MIN_COSINE = 0.45  # a chunk this close to the point, by the bundled encoder, holds it
 MIN_COSINE_WITH_WORDS = 0.3  # ... or this close and sharing half the point's content words
@@ -47,6 +53,23 @@ def supports(point: str, chunk_text: str, cosine: float, subject: float | None =
     if not words or cosine < MIN_COSINE_WITH_WORDS:
         return False
     return len(words & set(content_words(chunk_text))) / len(words) >= 0.5
+
+
+_STAR_SECTIONS = {"situation", "task", "action", "actions", "result", "results", "outcome"}
+
+
+def is_story(hit: Hit) -> bool:
+    """Whether a hit is part of a STAR story: under a Situation/Task/Action/Result heading, or
+    in a note titled "STAR: …", tagged `story`, or in a folder named for the behavioral round."""
+    heading = slug(hit.heading_path[-1]) if hit.heading_path else ""
+    title = (hit.title or (hit.heading_path[0] if hit.heading_path else "")).lower()
+    folders = [slug(f) for f in hit.source.split("/")[:-1]]
+    names = [slug(t) for t in hit.tags] + folders
+    return (
+        heading in _STAR_SECTIONS
+        or title.startswith(("star:", "story:"))
+        or any(ALIAS_ROUND.get(n) == "behavioral" for n in names)
+    )
 
 
 def cite_missing(
@@ -80,6 +103,8 @@ def cite_missing(
         kept = 0
         for hit, cos, on_subject in ranked_hits:
             if kept >= PER_POINT or not supports(point, hit.text, float(cos), on_subject):
+                continue
+            if question is not None and question.round != "behavioral" and is_story(hit):
                 continue
             if any(c.chunk_id == hit.chunk_id and c.point == point for c in citations):
                 continue

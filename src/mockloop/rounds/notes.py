@@ -617,6 +617,25 @@ class NotesIndex:
             for source, chunks in self.plain_notes.items()
         }
 
+    def led_by_notes(self, pool: list[Question]) -> list[Question]:
+        """For each plain note routed to the round of `pool` that a question in `pool` covers
+        (cosine ≥ COVER_THRESHOLD), the pool question closest to it: what a note the bank
+        already asks about leads its round with (a new note on PCA → the bank's PCA question)."""
+        asked = [q for q in pool if not q.source_chunk_id]
+        rounds = {q.round for q in asked}
+        routes = self.routes()
+        notes = [cs for s, cs in self.plain_notes.items() if routes.get(s) in rounds]
+        if not asked or not notes:
+            return []
+        qv = question_vectors(asked, self.settings)
+        led: dict[str, Question] = {}
+        for chunks in notes:
+            sims = (self.vectors(chunks) @ qv.T).max(axis=0)
+            j = int(np.argmax(sims))
+            if sims[j] >= COVER_THRESHOLD:
+                led.setdefault(asked[j].id, asked[j])
+        return list(led.values())
+
     def best(self, text: str, chunks: list[Chunk], k: int = 1) -> list[tuple[Chunk, float]]:
         """The k chunks closest to `text` by cosine, with their cosines."""
         if not chunks:

@@ -71,9 +71,13 @@ def notes_first(
     ctx, pool: list[Question], derived: list[Question], n: int, seed: int
 ) -> list[Question]:
     """n questions: questions derived from the user's notes (new or due) lead, up to half the
-    round; the rest as `select_questions` orders them (due, weak, covered topics, new)."""
+    round, then the bank questions closest to the notes the bank covers (new or due); the rest
+    as `select_questions` orders them (due, weak, covered topics, new)."""
+    half = math.ceil(n / 2)
     lead_from = fresh(ctx, derived)
-    lead = select_questions(ctx, lead_from, min(len(lead_from), math.ceil(n / 2)), seed)
+    lead = select_questions(ctx, lead_from, min(len(lead_from), half), seed)
+    led = fresh(ctx, ctx.notes.led_by_notes(pool))
+    lead += select_questions(ctx, led, min(len(led), half - len(lead)), seed)
     taken = {q.id for q in lead}
     rest = [q for q in pool + derived if q.id not in taken]
     return lead + select_questions(ctx, rest, n - len(lead), seed)
