@@ -150,6 +150,9 @@ def test_rate_limits_with_bad_headers_to_the_end_fall_back_to_offline_grading(
 
 
 def test_follow_up_is_worded_by_the_llm_from_the_missed_points(scripted, llm_start):
+    # Full enough that the offline cross-check (which takes over from this judge's grade) finds
+    # a key point stated: a follow-up goes only to an answer that said something relevant.
+    answer = "It freezes the pretrained weights W and trains a small low-rank update BA instead."
     scripted.enqueue("How does LoRA keep fine-tuning cheap?")
     s = llm_start("nlp", from_chat_model(scripted, "fake", retry=NO_WAIT), n=1)
     s.begin()
@@ -167,13 +170,13 @@ def test_follow_up_is_worded_by_the_llm_from_the_missed_points(scripted, llm_sta
         )
     )
     scripted.enqueue("And once training is done, what happens when you serve the model?")
-    steps = s.answer("It freezes W and trains a small low-rank BA.")
+    steps = s.answer(answer)
     ask = steps[-1]
     assert isinstance(ask, Ask) and ask.follow_up
     assert ask.text == "And once training is done, what happens when you serve the model?"
     sent = scripted.sent_text()
     assert "<missed>" in sent and missed in sent
-    assert "<answer>\nIt freezes W and trains a small low-rank BA.\n</answer>" in sent
+    assert f"<answer>\n{answer}\n</answer>" in sent
 
 
 def test_key_never_reaches_the_database(openai_server, llm_start, monkeypatch):
