@@ -10,9 +10,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "src" / "mockloop"
-# Private names cli/ still shares between its own modules; the cli helper's branch makes them
-# public. Remove these once it lands.
-PENDING = {("mockloop.cli.interview", "_settings"), ("mockloop.cli.coding", "_read_answer")}
 
 
 def _modules() -> dict[str, Path]:
@@ -70,4 +67,4 @@ def test_no_module_imports_another_modules_private_name():
         for n in names
         if n.startswith("_") and not n.startswith("__")
     ]
-    assert [t for t in taken if t not in PENDING] == []
+    assert taken == []
