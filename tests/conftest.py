@@ -86,9 +86,6 @@ KNOWN_FAILURES = {
     "tests/engine/test_eval_interviewer.py::test_follow_ups_leaks_and_citations": (
         "follow-ups on target 36/55 (< 80%) under grader 5 with adaptive rounds"
     ),
-    "tests/engine/test_eval_interviewer.py::test_no_re_asks_and_the_difficulty_follows_the_candidates": (
-        "behavioral re-asks 'Owns my part in mistakes' once under grader 5"
-    ),
 }
 
 
