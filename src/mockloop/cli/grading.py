@@ -149,7 +149,8 @@ def eval_grading(
         None,
         "--transfer",
         help="print the leave-one-dataset-out table, with folds fitted into this folder "
-        "(reused when present) and the MiniLM cosine baseline",
+        "(reused when present) and the MiniLM cosine baseline, then the paraphrase set "
+        "cross-validated by question",
     ),
     ablation: Path | None = typer.Option(
         None,
@@ -182,6 +183,7 @@ def eval_grading(
         else:
             lines = grading_fit.transfer_table(transfer, log=typer.echo)
             typer.echo("\n".join(lines))
+            typer.echo("\n".join(grading_fit.paraphrase_cv(transfer, log=typer.echo)))
             if not lines[-1].endswith("none"):
                 raise typer.Exit(1)
         return

@@ -385,3 +385,70 @@ def transfer_table(
     lines += [f"| {label} | " + " | ".join(c) + " |" for label, c in cells.items()]
     lines.append("below the cosine baseline: " + (", ".join(below) or "none"))
     return lines
+
+
+# --- the paraphrase set, cross-validated by question --------------------------------------
+
+ORDER = ("strong", "partial", "wrong")  # each question's answers should score in this order
+
+
+def paraphrase_cv(folder: Path, k: int = 5, log=print) -> list[str]:
+    """evals/paraphrase.jsonl graded in k folds grouped by question: the matcher is the fold
+    fitted without the set (never trained on it), the score map is fitted on the other sources
+    plus the other folds' questions. It measures what the shipped grader (whose map has seen
+    this set) does on answers of this kind to questions it has not seen. Prints Pearson, QWK,
+    the mean grade per quality beside the people's, and on how many questions strong > partial
+    > wrong holds."""
+    from itertools import pairwise
+
+    from sklearn.model_selection import GroupKFold
+
+    from mockloop.evaluation import stats
+    from mockloop.grading.match import read_fitted
+
+    path = fold_weights(folder, "paraphrase", log)
+    matcher = Matcher(path)
+    matcher.encode(["load"])
+    kept = read_fitted(path)
+    matcher.fitted = Fitted(slope=kept.slope, bias=kept.bias)
+    others = map_rows(matcher, score_rows(tuple(s for s in ALL_SOURCES if s != "paraphrase")))
+    rows, _ = test_rows("paraphrase")
+    with open(EVALS / "paraphrase.jsonl", encoding="utf-8") as fh:
+        quality = [json.loads(line)["quality"] for line in fh if line.strip()]
+    read = map_rows(matcher, [(q, a, y / 5.0) for q, a, y in rows])
+    # each answer also teaches the map against the reference alone, as score_rows does
+    alone = map_rows(
+        matcher, [(q.model_copy(update={"rubric": None}), a, y / 5.0) for q, a, y in rows]
+    )
+    groups = [q.id for q, *_ in rows]
+    pred = np.zeros(len(rows))
+    for train, test in GroupKFold(n_splits=k).split(rows, groups=groups):
+        held_in = [read[i] for i in train] + [
+            alone[i] for i in train if rows[i][0].reference_answer
+        ]
+        pred[test] = fold_scores(matcher, others + held_in, [read[i] for i in test], GRADER)
+    human = np.array([y for *_, y in rows])
+    lines = [
+        f"evals/paraphrase.jsonl, {k} folds by question (n={len(rows)}, "
+        f"{len(set(groups))} questions): Pearson {stats.pearson(human, pred):.3f}, "
+        f"QWK {stats.qwk(human, pred):.3f}, RMSE {stats.rmse(human, pred):.2f}"
+    ]
+    for name in ("strong", "terse", "partial", "wrong"):
+        pick = [i for i, q in enumerate(quality) if q == name]
+        lines.append(
+            f"  {name:8s} n={len(pick):3d}  grader {pred[pick].mean():.2f}  people "
+            f"{human[pick].mean():.2f}"
+        )
+    ordered = total = 0
+    for qid in dict.fromkeys(groups):
+        mean = {}
+        for name in ORDER:
+            pick = [i for i, g in enumerate(groups) if g == qid and quality[i] == name]
+            if pick:
+                mean[name] = pred[pick].mean()
+        if len(mean) >= 2:
+            total += 1
+            got = [mean[n] for n in ORDER if n in mean]
+            ordered += all(a > b for a, b in pairwise(got))
+    lines.append(f"  strong > partial > wrong on {ordered} of {total} questions")
+    return lines
