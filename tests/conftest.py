@@ -76,9 +76,6 @@ def openai_server(_openai_server) -> FakeOpenAIServer:
 # routing), each with its cause; issue notes list them and the next session fixes them. They run
 # and report XFAIL/XPASS; none may be silently dropped from this list without a fix.
 KNOWN_FAILURES = {
-    "tests/engine/test_grounding.py::test_a_note_question_already_answered_does_not_lead_again": (
-        "the HMM note's derived question leads its round again after it was answered"
-    ),
     "tests/engine/test_eval_interviewer.py::test_interviewer_eval_passes_on_every_round": (
         "behavioral re-asks one point and deep-dive follow-ups are on target 16/35 under grader 5 "
         "with adaptive rounds"
