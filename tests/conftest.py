@@ -72,27 +72,6 @@ def openai_server(_openai_server) -> FakeOpenAIServer:
     _openai_server.reset()
 
 
-# Known failures after merging this turn's work (grader 5, the wider bank, adaptive rounds, notes
-# routing), each with its cause; issue notes list them and the next session fixes them. They run
-# and report XFAIL/XPASS; none may be silently dropped from this list without a fix.
-KNOWN_FAILURES = {
-    "tests/engine/test_eval_interviewer.py::test_interviewer_eval_passes_on_every_round": (
-        "behavioral re-asks one point and deep-dive follow-ups are on target 16/35 under grader 5 "
-        "with adaptive rounds"
-    ),
-    "tests/engine/test_eval_interviewer.py::test_follow_ups_leaks_and_citations": (
-        "follow-ups on target 36/55 (< 80%) under grader 5 with adaptive rounds"
-    ),
-}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        reason = KNOWN_FAILURES.get(item.nodeid.split("[")[0])
-        if reason:
-            item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
-
-
 def pytest_addoption(parser):
     parser.addoption(
         "--run-slow",

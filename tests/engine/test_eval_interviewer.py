@@ -84,3 +84,14 @@ def test_simulated_candidates_say_what_their_kind_says():
     assert answer_for("empty", q) == "" and answer_for("injection", q) == INJECTION
     assert answer_for("strong", q, follow_up=True, target="Learns BA") == "Learns BA."
     assert set(CANDIDATES) == {"strong", "partial", "off-topic", "empty", "injection"}
+
+
+def test_a_note_probe_is_on_target_only_while_the_fact_is_untold():
+    from mockloop.rounds.project import tells
+
+    fact = "Net we went from 52 ms to 41 ms p99 after fusing the embedding lookups"
+    assert not tells("We replaced four models with one multi-task model.", fact)
+    assert tells("p99 fell to 41 ms once the lookups were fused.", fact)
+    reason = "We chose MMoE over PLE because of the latency budget at the time"
+    assert not tells("We trained it on three weeks of logs.", reason)
+    assert tells("MMoE won over PLE given the latency budget we had at the time.", reason)

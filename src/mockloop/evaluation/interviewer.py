@@ -13,7 +13,8 @@ Each candidate runs against its own empty database, so all five see the same que
 Checks per round: mean grade strong > partial > off-topic; empty scores 0; injection scores no
 more than off-topic + 0.5; at least 80% of follow-ups are about a point the answer missed (the
 follow-up's nearest key point, by the bundled encoder, is a missed one; a press must quote the
-candidate's own unjustified sentence or ask for a missing number); no follow-up is a re-ask (its
+candidate's own unjustified sentence or ask for a missing number; a deep dive's probe of the
+project note must quote a fact no answer of the round has told yet); no follow-up is a re-ask (its
 target point was already covered by the round's answers before it, by the grader or by the
 point's own words, followups.covered_so_far; or it was already probed earlier in the round);
 no question or follow-up repeats a rubric key point, red flag or reference sentence
@@ -34,6 +35,7 @@ from mockloop.config import Settings
 from mockloop.db import connect
 from mockloop.models import SPOKEN_ROUNDS, Question
 from mockloop.rounds.followups import all_points, covered_so_far, leaks, nearest_point
+from mockloop.rounds.project import tells
 
 CANDIDATES = ("strong", "partial", "off-topic", "empty", "injection")
 OFF_TOPIC = (
@@ -200,6 +202,10 @@ def _check_follow_ups(session, log, settings, result: RoundResult) -> None:
             answer = next((p.text for p in reversed(turns[:i]) if p.kind == "answer"), "")
             quoted = t.text.split("“", 1)[-1].split("”", 1)[0]
             ok = (quoted and quoted.strip() in answer) or "number" in t.text
+        elif t.meta.get("source") == "note":  # a fact of the candidate's own project note
+            said = "\n".join(p.text for p in turns[:i] if p.kind == "answer")
+            fact = t.text.split("“", 1)[-1].split("”", 1)[0].rstrip("…")
+            ok = bool(fact) and not tells(said, fact)
         else:
             item = items.get(t.question_id)
             scope = (

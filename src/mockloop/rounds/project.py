@@ -275,17 +275,18 @@ def contradictions(answer: str, facts: list[Fact]) -> list[Contradiction]:
     return found
 
 
-def _mentions(answer: str, fact: Fact) -> bool:
-    """Whether the answer tells this fact: one of its numbers, or, for a fact without numbers,
-    most of its content words."""
+def tells(answer: str, text: str) -> bool:
+    """Whether the answer tells this sentence of a note: one of its numbers, or, for a sentence
+    without numbers, most of its content words."""
     told = {round(v, 6) for _, v, _, _ in quantities(answer)}
-    if fact.numbers:
-        return any(round(v, 6) in told for _, v, _, _ in quantities(fact.text))
-    words = _context(fact.text, 0, width=40)
+    numbers = quantities(text)
+    if numbers:
+        return any(round(v, 6) in told for _, v, _, _ in numbers)
+    words = _context(text, 0, width=40)
     said = set(re.findall(r"[a-z][a-z\-]+", answer.lower()))
     return not words or len(words & said) / len(words) >= 0.5
 
 
 def untold(answer: str, facts: list[Fact], kinds: tuple[str, ...]) -> list[Fact]:
-    """Facts of these kinds the answer does not tell (see `_mentions`)."""
-    return [f for f in facts if f.kind in kinds and not _mentions(answer, f)]
+    """Facts of these kinds the answer does not tell (see `tells`)."""
+    return [f for f in facts if f.kind in kinds and not tells(answer, f.text)]
