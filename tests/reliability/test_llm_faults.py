@@ -155,6 +155,7 @@ def test_a_key_in_the_spec_never_reaches_output_database_or_report(
 
     home = tmp_path / "home"
     monkeypatch.setenv("MOCKLOOP_HOME", str(home))
+    monkeypatch.chdir(tmp_path)  # reports are written in the current folder, not the checkout
     openai_server.enqueue(stream(QUESTION))
     spec = f"{openai_server.base_url}?model=m&api_key={SECRET}"
     runner = CliRunner()
