@@ -16,6 +16,7 @@ grader with each part of its score taken away. Only train splits are fitted on.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import random
 from dataclasses import asdict, dataclass
@@ -260,9 +261,14 @@ def test_rows(name: str, evaldata: Path = mf.EVALDATA) -> tuple[list, float]:
     from mockloop.bank import load_bank
 
     bank = load_bank()
-    with open(EVALS / f"{name}.jsonl", encoding="utf-8") as fh:
-        data = [json.loads(line) for line in fh if line.strip()]
+    data = read_evalset(name)
     return [(bank.get(d["question_id"]), d["answer"], float(d["label"])) for d in data], 3.0
+
+
+def read_evalset(name: str) -> list[dict]:
+    """The rows of one of our labelled sets (evals/NAME.jsonl)."""
+    with open(EVALS / f"{name}.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
 
 
 def baseline(rows: list) -> np.ndarray:
@@ -297,16 +303,33 @@ def fold_weights(folder: Path, left_out: str, log=print, states=None) -> Path:
     return path
 
 
-def refit_map(path: Path, sources: tuple[str, ...] = ALL_SOURCES, log=print) -> Fitted:
-    """Refit only the score map of a weights file (its matcher and logistic stay)."""
+def fold_matcher(path: Path) -> Matcher:
+    """The matcher of a weights file with its fitted logistic, loaded; its score map is left
+    out (the caller refits one)."""
     from mockloop.grading.match import read_fitted
 
     kept = read_fitted(path)
     matcher = Matcher(path)
     matcher.encode(["load"])
     matcher.fitted = Fitted(slope=kept.slope, bias=kept.bias)
+    return matcher
+
+
+@functools.cache
+def fold_readings(path: Path, left_out: str) -> tuple[Matcher, list[MapRow]]:
+    """A fold's matcher and its training rows as the score map reads them (all sources but
+    `left_out`): computed once per run, shared by the transfer table and the paraphrase CV."""
+    matcher = fold_matcher(path)
+    return matcher, map_rows(matcher, score_rows(tuple(s for s in ALL_SOURCES if s != left_out)))
+
+
+def refit_map(path: Path, sources: tuple[str, ...] = ALL_SOURCES, log=print) -> Fitted:
+    """Refit only the score map of a weights file (its matcher and logistic stay)."""
+    matcher = fold_matcher(path)
     fitted = Fitted(
-        slope=kept.slope, bias=kept.bias, **_tuples(fit_score_map(matcher, score_rows(sources)))
+        slope=matcher.fitted.slope,
+        bias=matcher.fitted.bias,
+        **_tuples(fit_score_map(matcher, score_rows(sources))),
     )
     write_fitted(path, fitted)
     log(f"score map refitted: {fitted}")
@@ -349,8 +372,6 @@ def transfer_table(
     beside the plain MiniLM cosine. The matchers are fitted once into `folder` and reused; the
     score map is refitted from the fold's training rows on every run, so the table always
     measures the code as it is. With more `variants` (ABLATIONS) it is the ablation table."""
-    from mockloop.grading.match import read_fitted
-
     folder.mkdir(parents=True, exist_ok=True)
     missing = [s for s in sets if not (folder / f"without-{s}.safetensors").exists()]
     if missing and states is None:
@@ -360,12 +381,7 @@ def transfer_table(
     cells["MiniLM cosine"] = []
     below = []
     for name in sets:
-        path = fold_weights(folder, name, log, states)
-        matcher = Matcher(path)
-        matcher.encode(["load"])
-        kept = read_fitted(path)
-        matcher.fitted = Fitted(slope=kept.slope, bias=kept.bias)
-        train = map_rows(matcher, score_rows(tuple(s for s in ALL_SOURCES if s != name)))
+        matcher, train = fold_readings(fold_weights(folder, name, log, states), name)
         rows, cut = test_rows(name)
         test = map_rows(matcher, rows)
         base = measure(rows, baseline(rows), cut)
@@ -404,17 +420,10 @@ def paraphrase_cv(folder: Path, k: int = 5, log=print) -> list[str]:
     from sklearn.model_selection import GroupKFold
 
     from mockloop.evaluation import stats
-    from mockloop.grading.match import read_fitted
 
-    path = fold_weights(folder, "paraphrase", log)
-    matcher = Matcher(path)
-    matcher.encode(["load"])
-    kept = read_fitted(path)
-    matcher.fitted = Fitted(slope=kept.slope, bias=kept.bias)
-    others = map_rows(matcher, score_rows(tuple(s for s in ALL_SOURCES if s != "paraphrase")))
+    matcher, others = fold_readings(fold_weights(folder, "paraphrase", log), "paraphrase")
     rows, _ = test_rows("paraphrase")
-    with open(EVALS / "paraphrase.jsonl", encoding="utf-8") as fh:
-        quality = [json.loads(line)["quality"] for line in fh if line.strip()]
+    quality = [d["quality"] for d in read_evalset("paraphrase")]
     read = map_rows(matcher, [(q, a, y / 5.0) for q, a, y in rows])
     # each answer also teaches the map against the reference alone, as score_rows does
     alone = map_rows(

@@ -198,13 +198,13 @@ def _check_follow_ups(session, log, settings, result: RoundResult) -> None:
             continue
         result.follow_ups += 1
         missed = t.meta.get("missed", [])
+        quoted = t.text.split("“", 1)[-1].split("”", 1)[0].strip()  # a press or a note probe
         if t.meta.get("source") == "press":
             answer = next((p.text for p in reversed(turns[:i]) if p.kind == "answer"), "")
-            quoted = t.text.split("“", 1)[-1].split("”", 1)[0]
-            ok = (quoted and quoted.strip() in answer) or "number" in t.text
+            ok = (quoted and quoted in answer) or "number" in t.text
         elif t.meta.get("source") == "note":  # a fact of the candidate's own project note
             said = "\n".join(p.text for p in turns[:i] if p.kind == "answer")
-            fact = t.text.split("“", 1)[-1].split("”", 1)[0].rstrip("…")
+            fact = quoted.rstrip("…")
             ok = bool(fact) and not tells(said, fact)
         else:
             item = items.get(t.question_id)
