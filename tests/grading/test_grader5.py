@@ -134,8 +134,8 @@ L2 = _reference_question(
 @pytest.mark.xfail(
     strict=True,
     reason="known shortfall of grader 5: faithful paraphrases of a two-sentence reference score "
-    "2.8-3.0, not >= 3.5 (the reference-mode map is fitted mostly on SemEval's one-sentence "
-    "references, where correct answers sit closer to the reference)",
+    "3.1-3.4, not >= 3.5 (the reference-mode line, fitted on SemEval and SAF grades, puts a full "
+    "paraphrase's whole-answer cosine of about 0.89 at 3.1-3.4; a half answer reads as high)",
 )
 @pytest.mark.parametrize(
     ("question", "answer"),

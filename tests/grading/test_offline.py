@@ -132,7 +132,9 @@ def test_reference_answer_mode_without_rubric(l1_l2, samples):
     strong, wrong = _grade(q, samples["strong"]), _grade(q, samples["wrong"])
     assert strong.rubric_version.startswith("ref-")
     assert [c.criterion_id for c in strong.criteria] == ["reference"]
-    assert strong.overall > wrong.overall + 1.5
+    # reference mode's map is a line fitted on other people's datasets: an on-topic wrong answer
+    # (same words as the reference) keeps more of its cosine than under the old steep logistic
+    assert strong.overall > wrong.overall + 1.0
 
 
 def test_several_references_keep_the_best_one():

@@ -76,6 +76,15 @@ def test_score_map_is_a_logistic_of_three_readings():
     assert scoring.score_from((0.8, 0.7, 0.6), coefficients) > low
 
 
+def test_a_linear_score_map_is_the_weighted_sum_clipped_to_the_scale():
+    coefficients = (-2.0, 3.0, 0.0, 0.5)  # bias, whole, points, coverage
+    assert scoring.score_from((0.8, 0.0, 0.4), coefficients, linear=True) == 3.0  # 5 × 0.6
+    assert scoring.score_from((1.0, 1.0, 1.0), coefficients, linear=True) == 5.0  # 1.5 → 1
+    assert scoring.score_from((0.5, 0.0, 0.0), coefficients, linear=True) == 0.0  # −0.5 → 0
+    # the same coefficients as a logistic give another number: the form is the mode's choice
+    assert scoring.score_from((0.8, 0.0, 0.4), coefficients) != 3.0
+
+
 def test_red_flags_and_keyword_lists_cut_the_overall():
     assert scoring.penalised(4.0, red_flags=0, keyword_list=False) == 4.0
     assert scoring.penalised(4.0, red_flags=1, keyword_list=False) == 2.4
@@ -90,3 +99,4 @@ def test_the_shipped_score_map_keeps_every_weight_non_negative():
     fitted = read_fitted(WEIGHTS)
     for mode in ("rubric", "rubric_noref", "reference"):
         assert all(w >= 0 for w in fitted.coefficients(mode)[1:]), mode
+    assert fitted.linear == ("reference",)  # reference mode is a line, the rubric modes logistic

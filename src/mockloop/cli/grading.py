@@ -140,10 +140,15 @@ def eval_grading(
         help="refit the grader from its training sources (train splits only) and write the "
         "weights file here (ships as src/mockloop/grading/matcher.safetensors); ~40 min, 2 cores",
     ),
+    refit_map: Path | None = typer.Option(
+        None,
+        "--refit-map",
+        help="refit only the score map of this weights file (its matcher stays; ~6 min)",
+    ),
     leave_out: str | None = typer.Option(
         None,
         "--leave-out",
-        help="with --fit: fit without this source (beetle, scientsbank, saf, bank, grading, paraphrase)",
+        help="with --fit or --refit-map: fit without this source (beetle, scientsbank, saf, bank, grading, paraphrase)",
     ),
     transfer: Path | None = typer.Option(
         None,
@@ -169,10 +174,13 @@ def eval_grading(
     """How well the offline grader agrees with human scores on a labelled table."""
     from mockloop.evaluation.grading import run_grading_eval
 
-    if fit is not None or transfer is not None or ablation is not None:
+    if any(x is not None for x in (fit, transfer, ablation, refit_map)):
         from mockloop.evaluation import grading_fit
 
-        if ablation is not None:
+        if refit_map is not None:
+            sources = tuple(s for s in grading_fit.ALL_SOURCES if s != leave_out)
+            grading_fit.refit_map(refit_map, sources, log=typer.echo)
+        elif ablation is not None:
             lines = grading_fit.transfer_table(
                 ablation, log=typer.echo, variants=grading_fit.ABLATIONS
             )

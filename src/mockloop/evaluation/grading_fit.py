@@ -138,6 +138,13 @@ class MapRow:
     red_flags: int
     keyword_list: bool
     empty: bool
+    source: str  # "beetle", "saf" (score_rows names them in the question id) or "ours"
+
+
+def source_of(question: Question) -> str:
+    """Which training source a score row came from (equal weight per source in the fit)."""
+    head = question.id.split(":")[0]
+    return head if head in GRADED else "ours"
 
 
 def map_rows(matcher: Matcher, rows: list) -> list[MapRow]:
@@ -150,7 +157,13 @@ def map_rows(matcher: Matcher, rows: list) -> list[MapRow]:
         _, s = best_of(q, a, matcher)
         out.append(
             MapRow(
-                mode_of(q, s), readings(s), y, len(s.red_flags), s.sig.keyword_list, not a.strip()
+                mode_of(q, s),
+                readings(s),
+                y,
+                len(s.red_flags),
+                s.sig.keyword_list,
+                not a.strip(),
+                source_of(q),
             )
         )
     return out
@@ -161,24 +174,40 @@ def _masked(readings: tuple, drop: tuple[int, ...]) -> tuple:
 
 
 EQUATED = ("rubric", "rubric_noref")  # modes fitted on 0–5 grades: equated to their spread
+LINEAR = ("reference",)  # modes whose map is linear, each training source weighted the same
+
+
+def linear_fit(X: np.ndarray, y: np.ndarray, sources: list[str]) -> list[float]:
+    """(bias, weights…) of a least-squares line with non-negative weights, each source's rows
+    weighing as much in all as any other source's (the largest set does not set the scale)."""
+    from sklearn.linear_model import LinearRegression
+
+    count = {s: sources.count(s) for s in set(sources)}
+    weight = np.array([1.0 / count[s] for s in sources])
+    lr = LinearRegression(positive=True).fit(X, y, sample_weight=weight)
+    return [round(float(lr.intercept_), 4)] + [round(float(c), 4) for c in lr.coef_]
 
 
 def fit_map(rows: list[MapRow], drop: tuple[int, ...] = ()) -> dict:
-    """Per mode, a logistic model from (whole, points, coverage) to the human grade on 0–1,
-    with non-negative weights; the rubric modes (fitted on our 0–5 grades) equated to the
-    humans' spread (reference mode learns from other datasets' correct / partial / wrong
-    labels, whose spread is not a grade's). A mode with too few rows keeps the defaults.
-    Readings in `drop` are zeroed (the ablation)."""
+    """Per mode, a model from (whole, points, coverage) to the human grade on 0–1, with
+    non-negative weights: in the rubric modes a logistic (fitted on our 0–5 grades) equated to
+    the humans' spread; in reference mode a line fitted on other datasets' grades, whose
+    answers sit at different places on the cosine scale (a logistic steep enough for one set
+    saturates on the next; measured in evals/README.md). A mode with too few rows keeps the
+    defaults. Readings in `drop` are zeroed (the ablation)."""
     by_mode: dict[str, list] = {}
     for r in rows:
         x = _masked(r.readings, drop)
-        by_mode.setdefault(r.mode, []).append((x, r.human))
+        by_mode.setdefault(r.mode, []).append((x, r.human, r.source))
         if r.mode == "rubric":  # the same rows teach the map for rubrics with no reference
-            by_mode.setdefault("rubric_noref", []).append(((x[1], x[1], x[2]), r.human))
-    out = {}
+            by_mode.setdefault("rubric_noref", []).append(((x[1], x[1], x[2]), r.human, r.source))
+    out: dict = {"linear": [m for m in LINEAR if len(by_mode.get(m, ())) >= 30]}
     for mode, data in by_mode.items():
         if len(data) >= 30:
-            X, y = np.array([x for x, _ in data]), np.array([y for _, y in data])
+            X, y = np.array([x for x, *_ in data]), np.array([y for _, y, _ in data])
+            if mode in LINEAR:
+                out[mode] = linear_fit(X, y, [s for *_, s in data])
+                continue
             coefficients = soft_logistic(X, y)
             out[mode] = equate(coefficients, X, y) if mode in EQUATED else coefficients
     return out
@@ -358,7 +387,7 @@ def fold_scores(matcher: Matcher, train: list[MapRow], test: list[MapRow], varia
     )
     out = []
     for r in test:
-        score = scoring.score_from(_masked(r.readings, drop), fitted.coefficients(r.mode))
+        score = fitted.score(r.mode, _masked(r.readings, drop))
         if cuts:
             score = scoring.penalised(score, r.red_flags, r.keyword_list)
         out.append(0.0 if r.empty else score)

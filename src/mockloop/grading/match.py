@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mockloop.grading.scoring import score_from
+
 WEIGHTS = Path(__file__).with_name("matcher.safetensors")
 CACHE_CAP = 50_000
 
@@ -48,11 +50,13 @@ def normalise(text: str) -> str:
 class Fitted:
     """Numbers fitted on training data only, stored beside the weights (see evaluation/).
 
-    The score map is a small logistic model per mode, on three readings of an answer — the
-    cosine of the whole answer with the reference answer, the mean over key points of their
-    best cosine with a span, and the rubric coverage — predicting the human grade on 0–1
-    (weights kept non-negative, so more agreement never lowers a score):
-    (bias, whole, points, coverage).
+    The score map is a small model per mode, on three readings of an answer — the cosine of
+    the whole answer with the reference answer, the mean over key points of their best cosine
+    with a span, and the rubric coverage — predicting the human grade on 0–1 (weights kept
+    non-negative, so more agreement never lowers a score): (bias, whole, points, coverage).
+    The rubric modes are logistic; reference mode, fitted on other people's datasets whose
+    answers sit at different places on the cosine scale, is linear (a steep logistic saturates
+    on a set whose answers sit off its centre).
     """
 
     slope: float = 10.0  # match probability = sigmoid(slope · cosine + bias)
@@ -60,12 +64,17 @@ class Fitted:
     rubric: tuple[float, ...] = (-4.0, 0.0, 0.0, 8.0)  # bank-style rubric with a reference answer
     rubric_noref: tuple[float, ...] = (-4.0, 0.0, 0.0, 8.0)  # a rubric with no reference answer
     reference: tuple[float, ...] = (-4.0, 0.0, 0.0, 8.0)  # reference-answer mode (derived points)
+    linear: tuple[str, ...] = ()  # modes whose map is the weighted sum itself, not its logistic
 
     def probability(self, cosine: np.ndarray | float) -> np.ndarray | float:
         return 1.0 / (1.0 + np.exp(-(self.slope * np.asarray(cosine) + self.bias)))
 
     def coefficients(self, mode: str) -> tuple[float, ...]:
         return {"rubric": self.rubric, "rubric_noref": self.rubric_noref}.get(mode, self.reference)
+
+    def score(self, mode: str, readings: Sequence[float]) -> float:
+        """0–5 from an answer's (whole, points, coverage) with the mode's map."""
+        return score_from(readings, self.coefficients(mode), linear=mode in self.linear)
 
 
 class Matcher:

@@ -241,8 +241,7 @@ def grade_answer(
     rubric, best = best_of(question, answer, matcher)
     overall = 0.0
     if answer.strip():
-        coefficients = matcher.fitted.coefficients(mode_of(question, best))
-        overall = scoring.score_from(readings(best), coefficients)
+        overall = matcher.fitted.score(mode_of(question, best), readings(best))
         overall = scoring.penalised(overall, len(best.red_flags), best.sig.keyword_list)
     raw = None
     if calibration is None:

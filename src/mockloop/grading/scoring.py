@@ -10,6 +10,8 @@ Pure functions on numbers, no model calls, so every step has a worked example:
 0.625
 >>> score_from((0.9, 0.8, 0.5), (-10.0, 8.0, 4.0, 2.0))  # 5 × sigmoid(−10 + 7.2 + 3.2 + 1)
 4.011
+>>> score_from((0.9, 0.8, 0.5), (-2.0, 3.0, 0.0, 0.4), linear=True)  # 5 × (−2 + 2.7 + 0.2)
+4.5
 >>> penalised(4.0, red_flags=1, keyword_list=False)      # one red flag: × 0.6
 2.4
 >>> hire_signal(3.249), hire_signal(3.26)       # banded on the score as shown (one decimal)
@@ -65,11 +67,16 @@ def weighted_mean(criteria: Sequence[tuple[float, float]]) -> float:
     return round(sum(s * w for s, w in criteria) / total, 6)
 
 
-def score_from(readings: Sequence[float], coefficients: Sequence[float]) -> float:
+def score_from(
+    readings: Sequence[float], coefficients: Sequence[float], *, linear: bool = False
+) -> float:
     """0–5 on the humans' scale from (whole, points, coverage) and a mode's fitted coefficients
-    (bias, whole, points, coverage): 5 × the logistic of the weighted sum."""
+    (bias, whole, points, coverage): 5 × the logistic of the weighted sum, or with `linear`
+    5 × the weighted sum itself, clipped to 0–1."""
     bias, *weights = coefficients
     z = bias + sum(w * x for w, x in zip(weights, readings, strict=True))
+    if linear:
+        return round(5.0 * max(0.0, min(1.0, z)), 3)
     return round(5.0 / (1.0 + math.exp(-z)), 3)
 
 
