@@ -3,9 +3,9 @@
 `fit_grader(out, sources)` is the one documented command's work (`mockloop eval grading --fit`):
 1. fine-tune the matcher on pairs from the training sources (matcher_fit.py);
 2. fit the cosine → probability logistic on a sample of those pairs, in the new space;
-3. fit the score map — per mode, a logistic over the whole-answer match, the point match and
-   the rubric coverage, equated to the humans' spread where the labels are 0–5 grades — on
-   training rows graded with the new matcher;
+3. fit the score map — per mode, a model of the whole-answer match, the point match and the
+   rubric coverage (rubric modes: a logistic equated to the humans' spread; reference mode: a
+   line, each source weighing the same) — on training rows graded with the new matcher;
 4. write the fitted numbers into the weights file's metadata: one artefact, nothing pasted.
 
 `transfer_table()` fits once per left-out source and measures each fold's grader, next to the
