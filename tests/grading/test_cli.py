@@ -180,3 +180,21 @@ def test_eval_grading_on_a_numeric_0_to_5_table_prints_every_metric(tmp_path):
 def test_eval_grading_without_a_dataset_fails_clearly(tmp_path):
     result = runner.invoke(app, ["eval", "grading", "--dataset", str(tmp_path / "nope.csv")])
     assert result.exit_code == 2 and "no dataset at" in result.output
+
+
+def test_refit_map_refits_only_the_map_of_the_named_file_without_the_left_out_source(
+    tmp_path, monkeypatch
+):
+    from mockloop.evaluation import grading_fit
+
+    calls = []
+    monkeypatch.setattr(
+        grading_fit, "refit_map", lambda path, sources, log: calls.append((path, sources))
+    )
+    monkeypatch.setattr(grading_fit, "fit_grader", lambda *a, **k: calls.append("full fit"))
+    weights = tmp_path / "m.safetensors"
+    result = runner.invoke(
+        app, ["eval", "grading", "--refit-map", str(weights), "--leave-out", "saf"]
+    )
+    assert result.exit_code == 0, result.output
+    assert calls == [(weights, tuple(s for s in grading_fit.ALL_SOURCES if s != "saf"))]
