@@ -34,12 +34,17 @@ class Server:
 
 @pytest.fixture(scope="session")
 def ui_settings(tmp_path_factory):
+    return notes_home(tmp_path_factory.mktemp("ui-home"))
+
+
+def notes_home(home: Path):
+    """Settings over `home` with corpus/ml-breadth ingested and nothing else (no progress)."""
     from mockloop.config import Settings
     from mockloop.notes.ingest import ingest
 
     if not UI_CORPUS.is_dir():
         pytest.skip("corpus/ml-breadth is missing")
-    settings = Settings(home=tmp_path_factory.mktemp("ui-home"), max_file_mb=UPLOAD_CAP_MB)
+    settings = Settings(home=home, max_file_mb=UPLOAD_CAP_MB)
     summary = ingest([UI_CORPUS], settings)
     assert summary.chunks_written > 0, summary.lines()
     return settings

@@ -20,7 +20,7 @@ from mockloop.bank import load_bank
 from mockloop.ui import render
 from tests.serving import serve_app
 
-from .conftest import UI_CORPUS, new_client
+from .conftest import new_client, notes_home
 
 pytestmark = pytest.mark.server
 
@@ -103,12 +103,7 @@ def fresh_client(tmp_path):
     """A client of its own server over a home with only the ml-breadth notes and no progress:
     on the shared server, a due or weak question left by an earlier test may lead the round,
     on a topic those notes do not cover, and then there is nothing to reread."""
-    from mockloop.config import Settings
-    from mockloop.notes.ingest import ingest
-
-    settings = Settings(home=tmp_path / "home")
-    ingest([UI_CORPUS], settings)
-    with serve_app(settings) as url:
+    with serve_app(notes_home(tmp_path / "home")) as url:
         yield new_client(url, tmp_path / "downloads")
 
 

@@ -19,6 +19,7 @@ import csv
 import functools
 import json
 import random
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -182,7 +183,7 @@ def linear_fit(X: np.ndarray, y: np.ndarray, sources: list[str]) -> list[float]:
     weighing as much in all as any other source's (the largest set does not set the scale)."""
     from sklearn.linear_model import LinearRegression
 
-    count = {s: sources.count(s) for s in set(sources)}
+    count = Counter(sources)
     weight = np.array([1.0 / count[s] for s in sources])
     lr = LinearRegression(positive=True).fit(X, y, sample_weight=weight)
     return [round(float(lr.intercept_), 4)] + [round(float(c), 4) for c in lr.coef_]
@@ -201,12 +202,13 @@ def fit_map(rows: list[MapRow], drop: tuple[int, ...] = ()) -> dict:
         by_mode.setdefault(r.mode, []).append((x, r.human, r.source))
         if r.mode == "rubric":  # the same rows teach the map for rubrics with no reference
             by_mode.setdefault("rubric_noref", []).append(((x[1], x[1], x[2]), r.human, r.source))
-    out: dict = {"linear": [m for m in LINEAR if len(by_mode.get(m, ())) >= 30]}
+    out: dict = {"linear": []}
     for mode, data in by_mode.items():
         if len(data) >= 30:
             X, y = np.array([x for x, *_ in data]), np.array([y for _, y, _ in data])
             if mode in LINEAR:
                 out[mode] = linear_fit(X, y, [s for *_, s in data])
+                out["linear"].append(mode)
                 continue
             coefficients = soft_logistic(X, y)
             out[mode] = equate(coefficients, X, y) if mode in EQUATED else coefficients
