@@ -6,6 +6,7 @@ import pytest
 
 from mockloop.grading import grade_answer
 from mockloop.grading.calibrate import Calibration
+from mockloop.grading.signals import decisions, read_signals
 from mockloop.models import Criterion, Hit, Question, Rubric
 
 
@@ -345,3 +346,37 @@ def test_a_failing_retriever_leaves_the_grade_with_a_notice(l1_l2, samples, fake
     g = _grade(l1_l2, samples["partial"], retriever=fake_retriever([], fail=True))
     assert g.citations == [] and any("could not be searched" in n for n in g.notices)
     assert g.overall == _grade(l1_l2, samples["partial"]).overall
+
+
+@pytest.mark.parametrize(
+    "story",
+    [
+        "Our next launch was down 0.7% on CTR but up 2.1% on purchases per search.",
+        "Over the next quarter auto-closing handled 18% of all tickets and the backlog fell 25%.",
+        "The campaign got a 2.8x lift over the random control group.",
+        "The freshness check has blocked training twice since, and it became the team's standard.",
+    ],
+)
+def test_a_told_result_is_read_as_a_result(story):
+    assert read_signals(story).star["result"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I laid out two options. She chose to exclude billing.",  # a stakeholder's decision
+        "They picked the first.",
+        "Looking back I should have scoped the backfill at planning time rather than midway.",
+        "To hit the editorial calendar we accepted tech debt: features were computed in a batch "
+        "job rather than the feature store.",  # the reason comes before the decision
+    ],
+)
+def test_only_the_candidates_own_decisions_need_a_reason(text):
+    assert decisions(text)[1] == []
+
+
+def test_a_sentence_that_asserts_a_red_flag_covers_no_key_point(l1_l2):
+    flagged = "L2 sets many of the weights exactly to zero."
+    grade = _grade(l1_l2, "L1 penalises absolute weights. " + flagged)
+    assert "L2 sets many weights exactly to zero" in grade.red_flags
+    assert all(e.quote != flagged for c in grade.criteria for e in c.covered)

@@ -120,8 +120,11 @@ def score_rubric(question: Question, rubric: Rubric, answer: str, matcher: Match
     n_words = len(tokens(ans.text))
     points = [p for c in rubric.criteria for p in c.key_points]
     cos = _cosines(points, ans, matcher)
+    all_points = matcher.fitted.probability(cos) if points else np.zeros((0, len(ans.spans)))
+    flags = {c.id: _flags_hit(c, ans, sig, n_words, all_points, matcher) for c in rubric.criteria}
+    # A sentence that asserts a red flag states a misconception: it is no evidence for any point.
+    cos[:, [j for hits in flags.values() for _, j in hits if j >= 0]] = -1.0
     probs = dict(zip(points, matcher.fitted.probability(cos), strict=True))
-    all_points = np.array(list(probs.values())) if points else np.zeros((0, len(ans.spans)))
     graded, hit_flags = [], []
     used: dict[int, int] = {}  # span → how many points it is already the evidence for
     for c in rubric.criteria:
@@ -134,7 +137,7 @@ def score_rubric(question: Question, rubric: Rubric, answer: str, matcher: Match
                 covered.append(Evidence(point=p, quote=ans.spans[j].quote, score=round(cov, 3)))
             else:
                 missing.append(p)
-        hits = _flags_hit(c, ans, sig, n_words, all_points, matcher)
+        hits = [flag for flag, _ in flags[c.id]]
         hit_flags += hits
         score = scoring.criterion_score(covs, red_flags_hit=len(hits)) if covs else 0.0
         if c.signal and ans.spans:
@@ -169,15 +172,16 @@ def score_rubric(question: Question, rubric: Rubric, answer: str, matcher: Match
 
 def _flags_hit(
     criterion, ans: Answer, sig: Signals, n_words: int, all_points, matcher
-) -> list[str]:
-    """Red flags the answer asserts: a named detector, or a span that states the flag itself
-    (probability ≥ FLAG_P) and sits closer to it than to every key point of the rubric."""
+) -> list[tuple[str, int]]:
+    """Red flags the answer asserts, each with the span that states it (−1 for a detector's):
+    a named detector, or a span that states the flag itself (probability ≥ FLAG_P) and sits
+    closer to it than to every key point of the rubric."""
     hits = []
     for flag in criterion.red_flags:
         detector = criterion.red_flag_detectors.get(flag)
         if detector:
             if DETECTORS[detector](sig, n_words):
-                hits.append(flag)
+                hits.append((flag, -1))
             continue
         if not ans.spans:
             continue
@@ -185,7 +189,7 @@ def _flags_hit(
         j = int(np.argmax(pr))
         closest_point = float(all_points[:, j].max()) if len(all_points) else 0.0
         if pr[j] >= scoring.FLAG_P and pr[j] >= closest_point + FLAG_MARGIN:
-            hits.append(flag)
+            hits.append((flag, j))
     return hits
 
 

@@ -55,7 +55,7 @@ _JUSTIFY = re.compile(
     r"\b(because|since|so that|so we|so i|trade-?offs?|at the cost of|in exchange|which (meant|"
     r"let|allowed|gave|cut|saved)|given that|due to|the reason|as it|as they|this (let|allowed|"
     r"meant|cut|saved)|in order to|to avoid|to reduce|to keep|outweighed|cheaper|faster|"
-    r"simpler|latency|accuracy|cost)\b",
+    r"simpler|latency|accuracy|cost|to (hit|meet|ship|fit|stay|save))\b",
     re.IGNORECASE,
 )
 
@@ -80,10 +80,16 @@ STAR_CUES: dict[str, re.Pattern] = {
     "result": re.compile(
         r"\b(as a result|in the end|eventually|ultimately|resulted|led to|the outcome|we shipped|"
         r"we launched|shipped|launched|reduced|increased|improved|cut|saved|grew|dropped|"
-        r"raised|lowered|won|delivered|finished)\b",
+        r"raised|lowered|won|delivered|finished|fell|rose|lift|became|blocked|handled|"
+        r"went (up|down|from))\b|\b(up|down) (by )?\d[\d.,]*\s*(%|percent|points?|pp\b|x\b)",
         re.IGNORECASE,
     ),
 }
+# A decision is the candidate's (or their team's) when its sentence speaks in the first person;
+# "She chose to exclude billing" is a stakeholder's, and "I should have scoped it rather than…"
+# is hindsight, not a decision the answer owes a reason for.
+_OWN = re.compile(r"\b(i|i'd|i'm|i've|we|we'd|we've|my|our|us)\b", re.IGNORECASE)
+_HINDSIGHT = re.compile(r"\b(should have|would have|could have|looking back|in hindsight)\b", re.I)
 _REFLECTION = re.compile(
     r"\b(i learned|i learnt|lesson|next time|in hindsight|looking back|i would (now|do|have)|"
     r"differently|since then|taught me|i now)\b",
@@ -126,7 +132,8 @@ def quantities(text: str) -> list[str]:
 def decisions(text: str) -> tuple[list[str], list[str], list[str]]:
     """(decision sentences, those left unjustified, those justified only in a later answer).
 
-    A decision is justified by a reason in its own or the next sentence. In an interview the
+    A decision is one the candidate or their team made (a first-person sentence, not hindsight);
+    it is justified by a reason in its own, the previous or the next sentence. In an interview the
     answer is the candidate's answers joined by blank lines, each follow-up's answer after the
     one it followed up; a decision still open counts as justified by a later answer that gives
     a reason naming what was decided (a content word of the decision besides the verb), or, for
@@ -137,11 +144,11 @@ def decisions(text: str) -> tuple[list[str], list[str], list[str]]:
     sents = [s.quote for s in sentences(text)]
     found, open_ = [], []
     for i, s in enumerate(sents):
-        if not _DECISION.search(s):
+        if not _DECISION.search(s) or not _OWN.search(s) or _HINDSIGHT.search(s):
             continue
         found.append(s)
-        nxt = sents[i + 1] if i + 1 < len(sents) else ""
-        if not (_JUSTIFY.search(s) or _JUSTIFY.search(nxt)):
+        around = sents[max(0, i - 1) : i + 2]
+        if not any(_JUSTIFY.search(x) for x in around):
             open_.append(s)
     paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     later: list[str] = []
