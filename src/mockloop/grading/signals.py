@@ -89,7 +89,9 @@ STAR_CUES: dict[str, re.Pattern] = {
 # "She chose to exclude billing" is a stakeholder's, and "I should have scoped it rather than…"
 # is hindsight, not a decision the answer owes a reason for.
 _OWN = re.compile(r"\b(i|i'd|i'm|i've|we|we'd|we've|my|our|us)\b", re.IGNORECASE)
-_HINDSIGHT = re.compile(r"\b(should have|would have|could have|looking back|in hindsight)\b", re.I)
+_HINDSIGHT = re.compile(
+    r"\b(should have|would have|could have|looking back|in hindsight)\b", re.IGNORECASE
+)
 _REFLECTION = re.compile(
     r"\b(i learned|i learnt|lesson|next time|in hindsight|looking back|i would (now|do|have)|"
     r"differently|since then|taught me|i now)\b",
