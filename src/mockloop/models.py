@@ -199,6 +199,8 @@ class Grade(BaseModel):
     grader: str  # "offline" or the model name
     criteria: list[CriterionGrade] = Field(default_factory=list)
     red_flags: list[str] = Field(default_factory=list)
+    # flag → the sentence of the answer that asserts it (a detector's flags have none)
+    red_flag_quotes: dict[str, str] = Field(default_factory=dict)
     overall: float = Field(ge=0.0, le=5.0)
     hire_signal: HireSignal
     feedback: str = ""

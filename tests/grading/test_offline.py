@@ -380,3 +380,15 @@ def test_a_sentence_that_asserts_a_red_flag_covers_no_key_point(l1_l2):
     grade = _grade(l1_l2, "L1 penalises absolute weights. " + flagged)
     assert "L2 sets many weights exactly to zero" in grade.red_flags
     assert all(e.quote != flagged for c in grade.criteria for e in c.covered)
+
+
+def test_a_red_flag_quotes_the_sentence_that_asserts_it(l1_l2):
+    from mockloop.reports.feedback import grade_view
+
+    flagged = "L2 sets many of the weights exactly to zero."
+    grade = _grade(l1_l2, "L1 penalises absolute weights. " + flagged)
+    flag = "L2 sets many weights exactly to zero"
+    assert grade.red_flag_quotes[flag] == flagged
+    shown = "the answer says “L2 sets many of the weights exactly to zero”"
+    assert shown in grade.feedback
+    assert any(shown in line for line in grade_view(grade).red_flags)

@@ -86,10 +86,17 @@ def summary_lines(grade: Grade) -> list[str]:
     return lines + grade.notes
 
 
+def flag_text(grade: Grade, flag: str) -> str:
+    """A red flag with the sentence of the answer that asserts it, when the grader found one:
+    `L2 sets weights exactly to zero — the answer says “L2 zeroes many of them”`."""
+    quote = grade.red_flag_quotes.get(flag)
+    return f"{bare(flag)} — the answer says “{quote[:200].rstrip('. ')}”" if quote else bare(flag)
+
+
 def feedback_text(grade: Grade) -> str:
     """The whole written feedback, as stored on the Grade and shown where there is no table."""
     lines = [f"Overall {grade.overall:.1f}/5 ({grade.hire_signal})."] + summary_lines(grade)
-    lines += [f"Red flag: {bare(f)}." for f in grade.red_flags]
+    lines += [f"Red flag: {flag_text(grade, f)}." for f in grade.red_flags]
     for m in grade.missed[:4]:
         lines.append(f"Missing: {bare(m.point)} — why it matters: {m.why}.")
     if len(grade.missed) > 4:

@@ -106,6 +106,7 @@ def _quote(probs: np.ndarray, ans: Answer) -> int:
 class Scored:
     criteria: list[CriterionGrade]
     red_flags: list[str]
+    flag_quotes: dict[str, str]  # flag → the sentence that asserts it
     coverage: float  # weighted criterion score 0–1, before the score map
     whole: float | None  # cosine of the whole answer with the reference answer (None: none)
     points: float  # mean over key points of their best cosine with any span
@@ -167,7 +168,8 @@ def score_rubric(question: Question, rubric: Rubric, answer: str, matcher: Match
         notes.append("The answer restates the question instead of answering it.")
     if ans.dropped:
         notes.append("Ignored text addressed to the grader; only the answer's content was scored.")
-    return Scored(graded, hit_flags, coverage, whole, best_cos, sig, notes)
+    quotes = {flag: ans.spans[j].quote for hits in flags.values() for flag, j in hits if j >= 0}
+    return Scored(graded, hit_flags, quotes, coverage, whole, best_cos, sig, notes)
 
 
 def _flags_hit(
@@ -260,6 +262,7 @@ def grade_answer(
         grader=GRADER,
         criteria=best.criteria,
         red_flags=best.red_flags,
+        red_flag_quotes=best.flag_quotes,
         overall=overall,
         hire_signal=scoring.hire_signal(overall),
         raw_score=raw,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mockloop.grading.explain import summary_lines
+from mockloop.grading.explain import flag_text, summary_lines
 from mockloop.models import Citation, Grade
 
 
@@ -62,7 +62,7 @@ class GradeView:
 
     grade: Grade
     criteria: list[CriterionView]
-    red_flags: list[str]
+    red_flags: list[str]  # each with the sentence that asserts it, when there is one
     text: str  # the written feedback beside the criteria (strengths, round notes)
     reread: list[Citation]  # one per note label, first seen first
     notices: list[str]
@@ -93,7 +93,7 @@ def grade_view(
     return GradeView(
         grade,
         criteria,
-        list(grade.red_flags),
+        [flag_text(grade, f) for f in grade.red_flags],
         parts.text,
         list(reread.values()),
         list(grade.notices),
