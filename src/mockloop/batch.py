@@ -336,7 +336,10 @@ CSV_COLUMNS = [
 
 
 def _csv_record(r: dict) -> dict:
+    from mockloop.grading.explain import flag_text
+
     g = r["grade"]
+    grade = Grade.model_validate(g)
     return {
         "row": r["row"],
         "id": r["id"],
@@ -348,7 +351,7 @@ def _csv_record(r: dict) -> dict:
         "hire_signal": r["hire_signal"],
         "raw_score": "" if r["raw_score"] is None else r["raw_score"],
         "criteria": "; ".join(f"{c['criterion_id']}={c['score']:.2f}" for c in g["criteria"]),
-        "red_flags": "; ".join(g["red_flags"]),
+        "red_flags": "; ".join(flag_text(grade, f) for f in grade.red_flags),
         "missing": "; ".join(m for c in g["criteria"] for m in c["missing"]),
         "evidence": " | ".join(
             f"{e['point']} ← “{e['quote']}”" for c in g["criteria"] for e in c["covered"]

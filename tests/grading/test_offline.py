@@ -362,6 +362,18 @@ def test_a_told_result_is_read_as_a_result(story):
 
 
 @pytest.mark.parametrize(
+    "story",
+    [
+        "Last year I became the tech lead. We were blocked on the data platform team, who handled "
+        "all schema changes. I set up a weekly sync with them.",
+        "When I joined, the lift model was trained monthly and nobody owned it.",
+    ],
+)
+def test_situation_and_action_words_are_not_a_result(story):
+    assert not read_signals(story).star["result"]
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "I laid out two options. She chose to exclude billing.",  # a stakeholder's decision
@@ -375,11 +387,31 @@ def test_only_the_candidates_own_decisions_need_a_reason(text):
     assert decisions(text)[1] == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We decided to ship without the feature store.",  # a purpose is not a reason
+        "We opted to stay on Postgres.",
+        "The team switched to Kafka.",  # no first-person word, still the team's decision
+    ],
+)
+def test_an_own_decision_without_a_reason_is_still_open(text):
+    assert decisions(text)[1] == [text]
+
+
+def test_a_counterfactual_reason_justifies_a_decision():
+    text = "We chose Redis because otherwise we would have missed the deadline."
+    assert decisions(text) == ([text], [], [])
+
+
 def test_a_sentence_that_asserts_a_red_flag_covers_no_key_point(l1_l2):
     flagged = "L2 sets many of the weights exactly to zero."
     grade = _grade(l1_l2, "L1 penalises absolute weights. " + flagged)
     assert "L2 sets many weights exactly to zero" in grade.red_flags
-    assert all(e.quote != flagged for c in grade.criteria for e in c.covered)
+    # neither the sentence nor a span around it (the whole answer) is quoted as evidence
+    assert all(flagged not in e.quote for c in grade.criteria for e in c.covered)
+    missing = [p for c in grade.criteria for p in c.missing]
+    assert any(p.startswith("L1 drives some weights exactly to zero") for p in missing)
 
 
 def test_a_red_flag_quotes_the_sentence_that_asserts_it(l1_l2):

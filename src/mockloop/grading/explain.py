@@ -89,8 +89,10 @@ def summary_lines(grade: Grade) -> list[str]:
 def flag_text(grade: Grade, flag: str) -> str:
     """A red flag with the sentence of the answer that asserts it, when the grader found one:
     `L2 sets weights exactly to zero — the answer says “L2 zeroes many of them”`."""
-    quote = grade.red_flag_quotes.get(flag)
-    return f"{bare(flag)} — the answer says “{quote[:200].rstrip('. ')}”" if quote else bare(flag)
+    quote = " ".join(grade.red_flag_quotes.get(flag, "").split())
+    if len(quote) > 200:
+        quote = quote[:200].rsplit(" ", 1)[0] + "…"
+    return f"{bare(flag)} — the answer says “{quote.rstrip('. ')}”" if quote else bare(flag)
 
 
 def feedback_text(grade: Grade) -> str:

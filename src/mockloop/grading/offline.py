@@ -123,9 +123,13 @@ def score_rubric(question: Question, rubric: Rubric, answer: str, matcher: Match
     cos = _cosines(points, ans, matcher)
     all_points = matcher.fitted.probability(cos) if points else np.zeros((0, len(ans.spans)))
     flags = {c.id: _flags_hit(c, ans, sig, n_words, all_points, matcher) for c in rubric.criteria}
-    # A sentence that asserts a red flag states a misconception: it is no evidence for any point.
-    cos[:, [j for hits in flags.values() for _, j in hits if j >= 0]] = -1.0
-    probs = dict(zip(points, matcher.fitted.probability(cos), strict=True))
+    # A span that asserts a red flag states a misconception: neither it nor any span overlapping
+    # it (the sentence around a clause, the whole answer) is evidence for any key point.
+    # (The point reading, a similarity, still reads every span.)
+    flagged = [ans.spans[j] for hits in flags.values() for _, j in hits if j >= 0]
+    evidence = cos.copy()
+    evidence[:, [i for i, s in enumerate(ans.spans) if any(_overlap(s, f) for f in flagged)]] = -1
+    probs = dict(zip(points, matcher.fitted.probability(evidence), strict=True))
     graded, hit_flags = [], []
     used: dict[int, int] = {}  # span → how many points it is already the evidence for
     for c in rubric.criteria:
@@ -170,6 +174,10 @@ def score_rubric(question: Question, rubric: Rubric, answer: str, matcher: Match
         notes.append("Ignored text addressed to the grader; only the answer's content was scored.")
     quotes = {flag: ans.spans[j].quote for hits in flags.values() for flag, j in hits if j >= 0}
     return Scored(graded, hit_flags, quotes, coverage, whole, best_cos, sig, notes)
+
+
+def _overlap(a: Span, b: Span) -> bool:
+    return a.start < b.end and b.start < a.end
 
 
 def _flags_hit(

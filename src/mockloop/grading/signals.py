@@ -55,7 +55,8 @@ _JUSTIFY = re.compile(
     r"\b(because|since|so that|so we|so i|trade-?offs?|at the cost of|in exchange|which (meant|"
     r"let|allowed|gave|cut|saved)|given that|due to|the reason|as it|as they|this (let|allowed|"
     r"meant|cut|saved)|in order to|to avoid|to reduce|to keep|outweighed|cheaper|faster|"
-    r"simpler|latency|accuracy|cost|to (hit|meet|ship|fit|stay|save))\b",
+    r"simpler|latency|accuracy|cost)\b"
+    r"|(^|[,;:]\s*)to (hit|meet|fit|stay within|save)\b",  # "To hit the deadline, we …"
     re.IGNORECASE,
 )
 
@@ -80,18 +81,23 @@ STAR_CUES: dict[str, re.Pattern] = {
     "result": re.compile(
         r"\b(as a result|in the end|eventually|ultimately|resulted|led to|the outcome|we shipped|"
         r"we launched|shipped|launched|reduced|increased|improved|cut|saved|grew|dropped|"
-        r"raised|lowered|won|delivered|finished|fell|rose|lift|became|blocked|handled|"
-        r"went (up|down|from))\b|\b(up|down) (by )?\d[\d.,]*\s*(%|percent|points?|pp\b|x\b)",
+        r"raised|lowered|won|delivered|finished|fell|rose|went (up|down) by|"
+        r"became the (\w+'s |\w+ )?(standard|default)|has (since )?blocked)\b"
+        r"|\b(went from [$€£]?\d|handled \d|lift of \d|\d[\d.]*\s?[x×] (lift|improvement|speed-?up))"
+        r"|\b(up|down) (by )?\d[\d.,]*\s*(%|percent\b|points?\b|pp\b|x\b|×)",
         re.IGNORECASE,
     ),
 }
-# A decision is the candidate's (or their team's) when its sentence speaks in the first person;
-# "She chose to exclude billing" is a stakeholder's, and "I should have scoped it rather than…"
-# is hindsight, not a decision the answer owes a reason for.
-_OWN = re.compile(r"\b(i|i'd|i'm|i've|we|we'd|we've|my|our|us)\b", re.IGNORECASE)
-_HINDSIGHT = re.compile(
-    r"\b(should have|would have|could have|looking back|in hindsight)\b", re.IGNORECASE
+# Decisions the answer does not owe a reason for: someone else's ("She chose to exclude
+# billing", "My manager decided to cut the scope") and hindsight ("Looking back, we should have
+# scoped it rather than…"). A counterfactual reason ("…because we would have missed it") stays.
+_THEIRS = re.compile(
+    r"\b(she|he|they|the (pm|vendor|client|customer|director|manager|ceo|cto|business)|"
+    r"my (manager|director|lead|boss|pm)|stakeholders)\s+(\w+\s+)?(chose|decided|picked|opted|"
+    r"selected|went with|preferred|prioriti[sz]ed|settled on|switched to)\b",
+    re.IGNORECASE,
 )
+_HINDSIGHT = re.compile(r"\b(i|we) should have\b|^\W*(looking back|in hindsight)\b", re.IGNORECASE)
 _REFLECTION = re.compile(
     r"\b(i learned|i learnt|lesson|next time|in hindsight|looking back|i would (now|do|have)|"
     r"differently|since then|taught me|i now)\b",
@@ -134,8 +140,8 @@ def quantities(text: str) -> list[str]:
 def decisions(text: str) -> tuple[list[str], list[str], list[str]]:
     """(decision sentences, those left unjustified, those justified only in a later answer).
 
-    A decision is one the candidate or their team made (a first-person sentence, not hindsight);
-    it is justified by a reason in its own, the previous or the next sentence. In an interview the
+    A decision is one the candidate or their team made (not someone else's, not hindsight); it
+    is justified by a reason in its own or the next sentence. In an interview the
     answer is the candidate's answers joined by blank lines, each follow-up's answer after the
     one it followed up; a decision still open counts as justified by a later answer that gives
     a reason naming what was decided (a content word of the decision besides the verb), or, for
@@ -146,11 +152,11 @@ def decisions(text: str) -> tuple[list[str], list[str], list[str]]:
     sents = [s.quote for s in sentences(text)]
     found, open_ = [], []
     for i, s in enumerate(sents):
-        if not _DECISION.search(s) or not _OWN.search(s) or _HINDSIGHT.search(s):
+        if not _DECISION.search(s) or _THEIRS.search(s) or _HINDSIGHT.search(s):
             continue
         found.append(s)
-        around = sents[max(0, i - 1) : i + 2]
-        if not any(_JUSTIFY.search(x) for x in around):
+        nxt = sents[i + 1] if i + 1 < len(sents) else ""
+        if not (_JUSTIFY.search(s) or _JUSTIFY.search(nxt)):
             open_.append(s)
     paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     later: list[str] = []
