@@ -126,11 +126,12 @@ def score_rubric(question: Question, rubric: Rubric, answer: str, matcher: Match
     # A span that asserts a red flag states a misconception: neither it nor any span overlapping
     # it (the sentence around a clause, the whole answer) is evidence for any key point.
     # (The point reading, a similarity, still reads every span.)
-    flagged = [ans.spans[j] for hits in flags.values() for _, j in hits if j >= 0]
+    asserted = [(flag, ans.spans[j]) for hits in flags.values() for flag, j in hits if j >= 0]
+    masked = [i for i, s in enumerate(ans.spans) if any(_overlap(s, f) for _, f in asserted)]
     evidence = cos.copy()
-    evidence[:, [i for i, s in enumerate(ans.spans) if any(_overlap(s, f) for f in flagged)]] = -1
+    evidence[:, masked] = -1
     probs = dict(zip(points, matcher.fitted.probability(evidence), strict=True))
-    graded, hit_flags = [], []
+    graded = []
     used: dict[int, int] = {}  # span → how many points it is already the evidence for
     for c in rubric.criteria:
         covs, covered, missing = [], [], []
@@ -143,7 +144,6 @@ def score_rubric(question: Question, rubric: Rubric, answer: str, matcher: Match
             else:
                 missing.append(p)
         hits = [flag for flag, _ in flags[c.id]]
-        hit_flags += hits
         score = scoring.criterion_score(covs, red_flags_hit=len(hits)) if covs else 0.0
         if c.signal and ans.spans:
             value = SIGNALS[c.signal](sig)
@@ -172,7 +172,8 @@ def score_rubric(question: Question, rubric: Rubric, answer: str, matcher: Match
         notes.append("The answer restates the question instead of answering it.")
     if ans.dropped:
         notes.append("Ignored text addressed to the grader; only the answer's content was scored.")
-    quotes = {flag: ans.spans[j].quote for hits in flags.values() for flag, j in hits if j >= 0}
+    hit_flags = [flag for hits in flags.values() for flag, _ in hits]
+    quotes = {flag: span.quote for flag, span in asserted}
     return Scored(graded, hit_flags, quotes, coverage, whole, best_cos, sig, notes)
 
 
