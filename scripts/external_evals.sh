@@ -18,11 +18,11 @@ echo "== Beetle, unseen questions (correct vs everything else)"
 eval_grading --dataset "$data/beetle_5way.csv" --where split=test-unseen-questions \
   --map student_answer=answer --map reference_answers=reference --map label_5way=score \
   --label correct=2 --label partially_correct_incomplete=1 --label contradictory=0 \
-  --label irrelevant=0 --label non_domain=0 --positive-at 2 --min roc_auc=0.69
+  --label irrelevant=0 --label non_domain=0 --positive-at 2 --min roc_auc=0.67
 echo "== SciEntsBank, unseen questions (2-way)"
 eval_grading --dataset "$data/scientsbank_2way.csv" --where split=test-unseen-questions \
   --map student_answer=answer --map reference_answers=reference --map label_2way=score \
-  --label correct=1 --label incorrect=0 --min roc_auc=0.79
+  --label correct=1 --label incorrect=0 --min roc_auc=0.78
 echo "== SAF English, unseen answers (score >= 0.5)"
 eval_grading --dataset "$data/saf_en_dev.csv" --where split=unseen_answers \
   --positive-at 0.5 --min roc_auc=0.91
