@@ -46,7 +46,9 @@ def fit_logistic(matcher: Matcher, pairs: list[mf.Pair], seed: int = 0) -> tuple
     return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
-MAP_SOURCES = ("grading", "paraphrase")  # our own labelled sets: the rubric-mode score map only
+# Our own labelled sets: they fit the rubric modes' map, and reference mode's line again
+# graded against the question's reference alone (score_rows).
+MAP_SOURCES = ("grading", "paraphrase")
 
 
 # Outside sources whose grades set reference mode's line: SAF's 0–1 scores of university
