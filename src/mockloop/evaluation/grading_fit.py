@@ -65,7 +65,9 @@ def score_rows(sources: tuple[str, ...], evaldata: Path = mf.EVALDATA, seed: int
     """(question, answer, label 0–1) rows to fit the score map on: the SAF train
     split in reference-answer mode; our labelled sets (evals/grading.jsonl, evals/paraphrase.jsonl) in
     rubric mode and again in reference mode (the question's reference answer alone); and, as
-    anchors, bank reference answers (1) and the reference answer of another question (0)."""
+    anchors, bank reference answers (1) and the reference answer of another question (0).
+    The anchors are drawn with their own generator, so every fold and ablation fits on the same
+    anchors whatever outside rows it samples."""
     rng = random.Random(seed)
     rows: list[tuple[Question, str, float]] = []
     for p in mf.training_pairs(tuple(s for s in sources if s in GRADED), evaldata):
@@ -88,8 +90,9 @@ def score_rows(sources: tuple[str, ...], evaldata: Path = mf.EVALDATA, seed: int
 
         qs = [q for q in load_bank().questions if q.rubric is not None and q.reference_answer]
         qs = [q for q in qs if q.round not in ("behavioral", "deep-dive")]
-        for q in rng.sample(qs, min(60, len(qs))):
-            other = rng.choice([o for o in qs if o.round == q.round and o.id != q.id])
+        anchors = random.Random(seed)
+        for q in anchors.sample(qs, min(60, len(qs))):
+            other = anchors.choice([o for o in qs if o.round == q.round and o.id != q.id])
             rows += [(q, q.reference_answer, 1.0), (q, other.reference_answer, 0.0)]
     return rows
 
