@@ -30,3 +30,34 @@ def test_reference_mode_is_fitted_as_a_line_and_the_rubric_modes_as_logistics():
     bias, w_whole, _, w_cover = fitted["reference"]
     assert abs(w_whole - 2.0) < 0.5 and w_cover >= 0
     assert all(w >= 0 for w in fitted["rubric"][1:])
+
+
+def _fake_saf(folder, n: int) -> None:
+    import csv
+
+    with open(folder / "saf_en_dev.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, ["question_id", "reference", "answer", "score", "split"])
+        w.writeheader()
+        for i in range(n):
+            w.writerow(
+                {"question_id": f"q{i % 7}", "reference": f"reference {i % 7}",
+                 "answer": f"answer {i}", "score": "0.5", "split": "training"}
+            )  # fmt: skip
+
+
+def test_every_fold_fits_on_the_same_bank_anchors(tmp_path):
+    # The anchors (bank references and another question's) must not depend on how many outside
+    # rows a fold samples: with a shared random generator, leaving a set out moved the anchors.
+    from mockloop.evaluation.grading_fit import score_rows
+
+    def anchors(rows):
+        return [(q.id, a) for q, a, _ in rows if not q.id.startswith("saf:")]
+
+    small, big = tmp_path / "small", tmp_path / "big"
+    small.mkdir()
+    big.mkdir()
+    _fake_saf(small, 5)
+    _fake_saf(big, 40)
+    a = anchors(score_rows(("saf", "bank"), evaldata=small))
+    assert len(a) == 120
+    assert a == anchors(score_rows(("saf", "bank"), evaldata=big))
